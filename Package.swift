@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Numeric modules are compiled with -Ounchecked in release: bounds and overflow checks
+// cost 2-5x in the inner loops and every index there is validated at the API boundary.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "FaceStudio",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "facestudio", targets: ["facestudio"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian packages installed by scripts/install-deps.sh).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CSixel", pkgConfig: "libsixel", providers: [.apt(["libsixel-dev"])]),
+
+        // Layers, arrows pointing down only (see DESIGN.md "Layout").
+        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "Imaging", dependencies: ["CPNG", "CSixel"], swiftSettings: fastMath),
+        .target(name: "FaceData", dependencies: ["Imaging"], swiftSettings: fastMath),
+        .target(name: "FaceModel", dependencies: ["Tensor", "Imaging"], swiftSettings: fastMath),
+        .executableTarget(
+            name: "facestudio",
+            dependencies: [
+                "Tensor", "Imaging", "FaceData", "FaceModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fastMath),
+
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "FaceDataTests", dependencies: ["FaceData", "Imaging"]),
+        .testTarget(name: "FaceModelTests", dependencies: ["FaceModel", "Tensor"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

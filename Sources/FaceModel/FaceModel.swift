@@ -1,0 +1,1 @@
+// FaceModel: the unified model, its tokenizers (image LFQ, text BPE) and encoders.

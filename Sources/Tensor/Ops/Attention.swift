@@ -1,0 +1,109 @@
+// Multi-head scaled dot-product attention with an additive mask, and rotary embeddings.
+// Both work on the [B, T, H·Dh] layout the projections produce, so no permute copies are
+// needed: a head is a strided view (leading dimension H·Dh) handed straight to sgemm.
+
+extension Tensor {
+    /// Multi-head attention. `self` is q [B, T, H·Dh]; `k`, `v` are [B, S, H·Dh].
+    /// `mask` is additive, [T, S] or [B, T, S] (−inf blocks), shared by all heads.
+    /// Returns [B, T, H·Dh]. Keeps the attention probabilities for backward.
+    public func attention(k: Tensor, v: Tensor, heads H: Int, mask: Tensor?, scale: Float? = nil) -> Tensor {
+        let q = self
+        precondition(q.rank == 3 && k.rank == 3 && v.rank == 3, "attention: q, k, v must be [B, T, H·Dh]")
+        let B = q.shape[0], T = q.shape[1], E = q.shape[2], S = k.shape[1]
+        precondition(E % H == 0 && k.shape == [B, S, E] && v.shape == [B, S, E], "attention: shapes q \(q.shape) k \(k.shape) v \(v.shape) heads \(H)")
+        let Dh = E / H
+        let sc = scale ?? 1 / Float(Dh).squareRoot()
+        if let mask {
+            precondition(mask.shape == [T, S] || mask.shape == [B, T, S], "attention: mask \(mask.shape) for T \(T), S \(S)")
+        }
+        let maskBatchStride = (mask?.rank == 3) ? T * S : 0
+        let probs = Tensor(uninitialized: [B, H, T, S])
+        let out = Tensor(uninitialized: [B, T, E])
+        let qd = q.data, kd = k.data, vd = v.data, pd = probs.data, od = out.data
+        let md = mask?.data
+        Threading.parallelSerialBLAS(B * H) { bh in
+            let b = bh / H, h = bh % H
+            let P = pd + bh * T * S
+            // scores[T, S] = q_h · k_hᵀ
+            gemm(P, qd + b * T * E + h * Dh, kd + b * S * E + h * Dh, M: T, N: S, K: Dh, transB: true,
+                 alpha: sc, lda: E, ldb: E, ldc: S)
+            for t in 0..<T {
+                let row = P + t * S
+                if let md { let mr = md + b * maskBatchStride + t * S; for s in 0..<S { row[s] += mr[s] } }
+                softmaxRow(row, S)
+            }
+            // out_h[T, Dh] = P · v_h
+            gemm(od + b * T * E + h * Dh, P, vd + b * S * E + h * Dh, M: T, N: Dh, K: S, ldb: E, ldc: E)
+        }
+        return Tensor.result(out, inputs: [q, k, v]) { o in
+            let go = o.grad!.data
+            let gq = q.requiresGrad ? q.gradBuffer().data : nil
+            let gk = k.requiresGrad ? k.gradBuffer().data : nil
+            let gv = v.requiresGrad ? v.gradBuffer().data : nil
+            Threading.parallelSerialBLAS(B * H) { bh in
+                let b = bh / H, h = bh % H
+                let P = pd + bh * T * S
+                let dO = go + b * T * E + h * Dh
+                let dP = UnsafeMutablePointer<Float>.allocate(capacity: T * S)
+                defer { dP.deallocate() }
+                // dP = dO · vᵀ ; dV += Pᵀ · dO
+                gemm(dP, dO, vd + b * S * E + h * Dh, M: T, N: S, K: Dh, transB: true, lda: E, ldb: E, ldc: S)
+                if let gv { gemm(gv + b * S * E + h * Dh, P, dO, M: S, N: Dh, K: T, transA: true, beta: 1, lda: S, ldb: E, ldc: E) }
+                // dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale
+                for t in 0..<T {
+                    let pr = P + t * S, dr = dP + t * S
+                    var dot: Float = 0
+                    for s in 0..<S { dot += pr[s] * dr[s] }
+                    for s in 0..<S { dr[s] = pr[s] * (dr[s] - dot) * sc }
+                }
+                // dQ += dS · k ; dK += dSᵀ · q
+                if let gq { gemm(gq + b * T * E + h * Dh, dP, kd + b * S * E + h * Dh, M: T, N: Dh, K: S, beta: 1, lda: S, ldb: E, ldc: E) }
+                if let gk { gemm(gk + b * S * E + h * Dh, dP, qd + b * T * E + h * Dh, M: S, N: Dh, K: T, transA: true, beta: 1, lda: S, ldb: E, ldc: E) }
+            }
+        }
+    }
+
+    /// Rotary position embedding on [B, T, H·Dh]: within each head the first `rotaryDims`
+    /// dimensions are rotated as pairs (i, i + rotaryDims/2) by angle pos·base^(−2i/rotaryDims)
+    /// (GPT-NeoX layout); the rest pass through. `positions` has T or B·T entries.
+    public func rope(positions: [Int], heads H: Int, rotaryDims: Int? = nil, base: Float = 10000) -> Tensor {
+        let B = shape[0], T = shape[1], E = shape[2], Dh = E / H
+        let R = rotaryDims ?? Dh
+        precondition(R % 2 == 0 && R <= Dh, "rope: rotary dims \(R) must be even and ≤ head dim \(Dh)")
+        precondition(positions.count == T || positions.count == B * T, "rope: \(positions.count) positions for B \(B), T \(T)")
+        let half = R / 2
+        var invFreq = [Float](repeating: 0, count: half)
+        for i in 0..<half { invFreq[i] = powf(base, -2 * Float(i) / Float(R)) }
+        let out = detached()
+        func rotate(_ y: UnsafeMutablePointer<Float>, sign: Float) {
+            Threading.parallelChunks(B * T, minChunk: 16) { lo, hi in
+                for bt in lo..<hi {
+                    let pos = Float(positions.count == T ? positions[bt % T] : positions[bt])
+                    for i in 0..<half {
+                        let ang = pos * invFreq[i]
+                        let c = cosf(ang), s = sign * sinf(ang)
+                        for h in 0..<H {
+                            let p = y + bt * E + h * Dh
+                            let a = p[i], b = p[i + half]
+                            p[i] = a * c - b * s
+                            p[i + half] = a * s + b * c
+                        }
+                    }
+                }
+            }
+        }
+        rotate(out.data, sign: 1)
+        return Tensor.result(out, inputs: [self]) { [unowned self] o in
+            // The rotation is orthogonal: the gradient rotates back by −angle.
+            let g = o.grad!.detached()
+            rotate(g.data, sign: -1)
+            self.accumulateGrad(g.data)
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,124 @@
+// Softmax, log-softmax and cross-entropy over the last axis.
+
+/// Row-wise softmax of `rows` rows of length `n`, in place (max-subtracted, Float accumulation).
+@inline(__always) func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    var m = -Float.infinity
+    for j in 0..<n { m = max(m, x[j]) }
+    if m == -.infinity {  // a fully masked row: define it as all zeros
+        x.update(repeating: 0, count: n)
+        return
+    }
+    var s: Float = 0
+    for j in 0..<n { let e = expf(x[j] - m); x[j] = e; s += e }
+    let inv = 1 / s
+    for j in 0..<n { x[j] *= inv }
+}
+
+/// log Σ exp over a row.
+@inline(__always) func logSumExpRow(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var m = -Float.infinity
+    for j in 0..<n { m = max(m, x[j]) }
+    if m == -.infinity { return m }
+    var s: Float = 0
+    for j in 0..<n { s += expf(x[j] - m) }
+    return m + logf(s)
+}
+
+extension Tensor {
+    /// Softmax over the last axis.
+    public func softmax() -> Tensor {
+        let n = shape[rank - 1], rows = count / max(n, 1)
+        let out = detached()
+        let y = out.data
+        Threading.parallelChunks(rows, minChunk: 16) { lo, hi in
+            for r in lo..<hi { softmaxRow(y + r * n, n) }
+        }
+        return Tensor.result(out, inputs: [self]) { [unowned self] o in
+            // dx = y ⊙ (dy − Σ dy·y)
+            let g = self.gradBuffer().data, go = o.grad!.data
+            Threading.parallelChunks(rows, minChunk: 16) { lo, hi in
+                for r in lo..<hi {
+                    let yr = y + r * n, gr = go + r * n
+                    var dot: Float = 0
+                    for j in 0..<n { dot += yr[j] * gr[j] }
+                    for j in 0..<n { g[r * n + j] += yr[j] * (gr[j] - dot) }
+                }
+            }
+        }
+    }
+
+    /// Log-softmax over the last axis.
+    public func logSoftmax() -> Tensor {
+        let n = shape[rank - 1], rows = count / max(n, 1)
+        let out = Tensor(uninitialized: shape)
+        let x = data, y = out.data
+        Threading.parallelChunks(rows, minChunk: 16) { lo, hi in
+            for r in lo..<hi {
+                let lse = logSumExpRow(x + r * n, n)
+                for j in 0..<n { y[r * n + j] = x[r * n + j] - lse }
+            }
+        }
+        return Tensor.result(out, inputs: [self]) { [unowned self] o in
+            // dx = dy − softmax · Σ dy
+            let g = self.gradBuffer().data, go = o.grad!.data
+            Threading.parallelChunks(rows, minChunk: 16) { lo, hi in
+                for r in lo..<hi {
+                    var s: Float = 0
+                    for j in 0..<n { s += go[r * n + j] }
+                    for j in 0..<n { g[r * n + j] += go[r * n + j] - expf(y[r * n + j]) * s }
+                }
+            }
+        }
+    }
+
+    /// Cross-entropy of `self` (logits [..., V]) against integer `targets` (one per row).
+    ///
+    /// Rows whose target equals `ignoreIndex` are skipped. Each row's loss is multiplied by
+    /// `weights[row]` when given. The result is the weighted sum divided by the number of
+    /// counted rows (`.mean`) or the plain weighted sum (`.sum`).
+    public func crossEntropy(targets: [Int], ignoreIndex: Int = -100, weights: [Float]? = nil,
+                             reduction: Reduction = .mean) -> Tensor {
+        let V = shape[rank - 1], rows = count / max(V, 1)
+        precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows")
+        precondition(weights == nil || weights!.count == rows, "crossEntropy: weights must have one entry per row")
+        let x = data
+        let probs = Tensor(uninitialized: shape)  // softmax, kept for backward
+        var rowLoss = [Float](repeating: 0, count: rows)
+        Threading.parallelChunks(rows, minChunk: 16) { lo, hi in
+            for r in lo..<hi {
+                let t = targets[r]
+                let pr = probs.data + r * V
+                pr.update(from: x + r * V, count: V)
+                softmaxRow(pr, V)
+                if t == ignoreIndex { continue }
+                precondition(t >= 0 && t < V, "crossEntropy: target \(t) outside 0..<\(V) at row \(r)")
+                let lse = logSumExpRow(x + r * V, V)
+                rowLoss[r] = (lse - x[r * V + t]) * (weights?[r] ?? 1)
+            }
+        }
+        let counted = targets.filter { $0 != ignoreIndex }.count
+        let norm: Float = reduction == .mean ? 1 / Float(max(counted, 1)) : 1
+        let out = Tensor(scalar: rowLoss.reduce(0, +) * norm)
+        return Tensor.result(out, inputs: [self]) { [unowned self] o in
+            let g = self.gradBuffer().data
+            let scale = o.grad!.data[0] * norm
+            Threading.parallelChunks(rows, minChunk: 16) { lo, hi in
+                for r in lo..<hi where targets[r] != ignoreIndex {
+                    let w = scale * (weights?[r] ?? 1)
+                    let pr = probs.data + r * V
+                    for j in 0..<V { g[r * V + j] += w * pr[j] }
+                    g[r * V + targets[r]] -= w
+                }
+            }
+        }
+    }
+}
+
+/// How a loss over many rows is combined.
+public enum Reduction: Sendable { case mean, sum }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

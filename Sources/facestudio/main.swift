@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// `facestudio`: one subcommand per capability. Each capability adds its command type to
+/// `subcommands` below; with no arguments the default subcommand runs.
+@main
+struct FaceStudio: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "facestudio",
+        abstract: "A terminal studio for unified fine-grained face models (UniF²ace style).",
+        subcommands: [
+            BenchCommand.self,
+        ],
+        defaultSubcommand: BenchCommand.self
+    )
+}
