@@ -2,7 +2,6 @@ import ArgumentParser
 
 /// `facestudio`: one subcommand per capability. Each capability adds its command type to
 /// `subcommands` below; with no arguments the default subcommand runs.
-@main
 struct FaceStudio: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "facestudio",
@@ -13,3 +12,5 @@ struct FaceStudio: ParsableCommand {
         defaultSubcommand: BenchCommand.self
     )
 }
+
+FaceStudio.main()

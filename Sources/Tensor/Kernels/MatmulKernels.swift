@@ -73,3 +73,13 @@ public func gemmBatched(
         }
     }
 }
+
+/// sgemm without the one-row gemv shortcut (benchmarks compare the two).
+public func gemmForcedSgemm(
+    _ C: UnsafeMutablePointer<Float>, _ A: UnsafePointer<Float>, _ B: UnsafePointer<Float>,
+    M: Int, N: Int, K: Int, transB: Bool = false
+) {
+    Threading.ensureConfigured()
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(M), Int32(N), Int32(K), 1, A, Int32(K), B, Int32(transB ? K : N), 0, C, Int32(N))
+}

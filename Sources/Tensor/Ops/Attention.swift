@@ -36,6 +36,7 @@ extension Tensor {
             gemm(od + b * T * E + h * Dh, P, vd + b * S * E + h * Dh, M: T, N: Dh, K: S, ldb: E, ldc: E)
         }
         return Tensor.result(out, inputs: [q, k, v]) { o in
+            withExtendedLifetime(probs) {}  // the closure owns the saved probabilities
             let go = o.grad!.data
             let gq = q.requiresGrad ? q.gradBuffer().data : nil
             let gk = k.requiresGrad ? k.gradBuffer().data : nil

@@ -1,0 +1,30 @@
+# FaceStudio — build, test and run targets. Every target first installs the Debian packages it
+# needs (scripts/install-deps.sh does nothing when they are present).
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+SWIFT ?= swift
+RELEASE := -c release
+BIN := .build/release/facestudio
+
+.PHONY: deps build run test bench clean
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build $(RELEASE)
+
+# The studio on the shipped default model (until it ships: the most useful thing that exists).
+run: build
+	$(BIN) $(ARGS)
+
+# The whole test suite, compiled optimised (numeric tests are 10-50x slower in debug).
+test: deps
+	$(SWIFT) test $(RELEASE) -Xswiftc -enable-testing 2>&1 | tee .build-test.log
+	@./scripts/test-summary.sh .build-test.log
+
+bench: build
+	$(BIN) bench $(ARGS)
+
+clean:
+	rm -rf .build .build-test.log

@@ -1,0 +1,30 @@
+import Dispatch
+
+/// Timing helpers for `facestudio bench` (timings live there, never in tests).
+public enum Bench {
+    /// Monotonic seconds.
+    @inline(__always) public static func now() -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
+    }
+
+    /// Best-of-`rounds` seconds per call of `body`, each round repeating it until `minTime` passes.
+    public static func time(rounds: Int = 3, minTime: Double = 0.15, _ body: () -> Void) -> Double {
+        body()  // warm-up
+        var best = Double.infinity
+        for _ in 0..<rounds {
+            var n = 0
+            let t0 = now()
+            var t = t0
+            repeat { body(); n += 1; t = now() } while t - t0 < minTime
+            best = min(best, (t - t0) / Double(n))
+        }
+        return best
+    }
+
+    /// OpenBLAS sgemm GFLOPS for an n×n×n product, straight through cblas (the reference peak).
+    public static func sgemmGFLOPS(n: Int) -> Double {
+        let a = Tensor(filled: 0.5, shape: [n, n]), b = Tensor(filled: 0.25, shape: [n, n]), c = Tensor(zeros: [n, n])
+        let s = time { gemm(c.data, a.data, b.data, M: n, N: n, K: n) }
+        return 2 * Double(n * n * n) / s / 1e9
+    }
+}

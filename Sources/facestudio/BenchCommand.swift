@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Tensor
+
+/// `facestudio bench`: performance figures, as ratios against OpenBLAS sgemm measured in the
+/// same run (the machines are shared and noisy, so absolute times alone mislead).
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure engine performance against OpenBLAS sgemm in the same run.")
+
+    @Flag(name: .long, help: "Print one JSON object instead of a table.")
+    var json = false
+
+    @Option(name: .long, help: "Matrix size for the matmul figures.")
+    var size = 1024
+
+    func run() throws {
+        var results: [(String, Double)] = []
+        func record(_ key: String, _ value: Double) {
+            results.append((key, value))
+            if !json { print(String(format: "%-36@ %10.3f", key as NSString, value)) }
+        }
+        let n = size
+        let peak = Bench.sgemmGFLOPS(n: n)
+        record("sgemm_peak_gflops", peak)
+
+        // The engine's matmul op: allocation, dispatch and autograd bookkeeping included.
+        let a = Tensor(filled: 0.5, shape: [n, n]), w = Tensor(filled: 0.25, shape: [n, n])
+        let tMatmul = Bench.time { _ = GradMode.withoutGrad { a.matmul(w, transposeW: true) } }
+        let matmulGF = 2 * Double(n * n * n) / tMatmul / 1e9
+        record("matmul_gflops", matmulGF)
+        record("matmul_over_sgemm", matmulGF / peak)
+
+        // Small-size behaviour: what a d=256 transformer's projections see.
+        for m in [64, 256] {
+            record("sgemm_gflops_\(m)", Bench.sgemmGFLOPS(n: m))
+        }
+
+        // One-row products: gemv path vs a one-row sgemm.
+        let x = Tensor(filled: 0.1, shape: [1, n])
+        let y = Tensor(zeros: [1, n])
+        let tGemv = Bench.time { _ = GradMode.withoutGrad { x.matmul(w, transposeW: true) } }
+        let tRow = Bench.time { gemmOneRowSgemm(y, x, w, n) }
+        record("gemv_gflops", 2 * Double(n * n) / tGemv / 1e9)
+        record("gemv_speedup_over_1row_sgemm", tRow / tGemv)
+
+        if json {
+            var obj: [String: Double] = [:]
+            for (k, v) in results { obj[k] = (v * 1000).rounded() / 1000 }
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+/// A one-row product forced through sgemm (what gemv replaces), for the comparison above.
+private func gemmOneRowSgemm(_ y: Tensor, _ x: Tensor, _ w: Tensor, _ n: Int) {
+    gemmForcedSgemm(y.data, x.data, w.data, M: 1, N: n, K: n, transB: true)
+}

@@ -1,0 +1,134 @@
+import Testing
+@testable import Tensor
+
+/// Fast kernels against naive references, and forward values against hand-computed ones.
+@Suite struct OpReferenceTests {
+    @Test(arguments: [(1, 7, 5), (3, 4, 6), (65, 33, 17), (128, 96, 80)])
+    func gemmMatchesNaive(M: Int, N: Int, K: Int) {
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let a = rand(ta ? [K, M] : [M, K], seed: 1), b = rand(tb ? [N, K] : [K, N], seed: 2)
+                let fast = Tensor(filled: 0.5, shape: [M, N]), slow = Tensor(filled: 0.5, shape: [M, N])
+                gemm(fast.data, a.data, b.data, M: M, N: N, K: K, transA: ta, transB: tb, alpha: 0.7, beta: 0.3)
+                gemmNaive(slow.data, a.data, b.data, M: M, N: N, K: K, transA: ta, transB: tb, alpha: 0.7, beta: 0.3)
+                #expect(maxDiff(fast, slow) < 1e-4 * Float(K), "M \(M) N \(N) K \(K) ta \(ta) tb \(tb)")
+            }
+        }
+    }
+
+    @Test func broadcastValues() {
+        let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        let b = Tensor(shape: [3], values: [10, 20, 30])
+        #expect((a + b).values == [11, 22, 33, 14, 25, 36])
+        let c = Tensor(shape: [2, 1], values: [2, 3])
+        #expect((a * c).values == [2, 4, 6, 12, 15, 18])
+        #expect(a.sum(axes: [0]).values == [5, 7, 9])
+        #expect(a.sum(axes: [1], keepDims: true).shape == [2, 1])
+        #expect(a.mean().item == 3.5)
+        #expect(a.transpose(0, 1).values == [1, 4, 2, 5, 3, 6])
+        #expect(a.slice(axis: 1, 1..<3).values == [2, 3, 5, 6])
+        #expect(Tensor.concat([a, b.reshape([1, 3])], axis: 0).values == [1, 2, 3, 4, 5, 6, 10, 20, 30])
+    }
+
+    @Test func crossEntropyMatchesDefinition() {
+        let logits = rand([4, 9], seed: 3)
+        let targets = [3, -100, 0, 8]
+        let ce = logits.crossEntropy(targets: targets).item
+        let ls = logits.logSoftmax()
+        var expected: Float = 0
+        for (r, t) in targets.enumerated() where t != -100 { expected -= ls.data[r * 9 + t] }
+        expected /= 3
+        #expect(Swift.abs(ce - expected) < 1e-5)
+    }
+
+    @Test func softmaxRowsSumToOneAndMaskedRowsAreZero() {
+        let x = Tensor(shape: [2, 3], values: [1, 2, 3, -.infinity, -.infinity, -.infinity])
+        let y = x.softmax()
+        #expect(Swift.abs(y.data[0] + y.data[1] + y.data[2] - 1) < 1e-6)
+        #expect(y.values[3...].allSatisfy { $0 == 0 })
+    }
+
+    /// Fused attention equals attention built from permute + bmm + softmax.
+    @Test func attentionMatchesComposedReference() {
+        let (B, T, S, H, Dh) = (2, 6, 4, 3, 5)
+        let q = rand([B, T, H * Dh], seed: 4), k = rand([B, S, H * Dh], seed: 5), v = rand([B, S, H * Dh], seed: 6)
+        let mask = Tensor(shape: [T, S], values: (0..<(T * S)).map { ($0 % 5 == 3) ? -.infinity : 0 })
+        let fused = q.attention(k: k, v: v, heads: H, mask: mask)
+        func heads(_ x: Tensor, _ L: Int) -> Tensor { x.reshape([B, L, H, Dh]).permute([0, 2, 1, 3]).reshape([B * H, L, Dh]) }
+        let scores = heads(q, T).bmm(heads(k, S), transposeB: true) * (1 / Float(Dh).squareRoot())
+        let probs = (scores.reshape([B * H, T, S]) + mask).softmax()
+        let ref = probs.bmm(heads(v, S)).reshape([B, H, T, Dh]).permute([0, 2, 1, 3]).reshape([B, T, H * Dh])
+        #expect(maxDiff(fused, ref) < 1e-5)
+    }
+
+    /// RoPE preserves each pair's norm and makes q·k depend only on the position difference.
+    @Test func ropeIsRelative() {
+        let H = 1, D = 8
+        let q = rand([1, 1, D], seed: 7), k = rand([1, 1, D], seed: 8)
+        func dot(_ pq: Int, _ pk: Int) -> Float {
+            let a = q.rope(positions: [pq], heads: H), b = k.rope(positions: [pk], heads: H)
+            return (0..<D).map { a.data[$0] * b.data[$0] }.reduce(0, +)
+        }
+        #expect(Swift.abs(dot(3, 1) - dot(10, 8)) < 1e-4)
+        let r = q.rope(positions: [5], heads: H)
+        #expect(Swift.abs(r.square().sum().item - q.square().sum().item) < 1e-4)
+    }
+
+    @Test func conv2dMatchesDirectConvolution() {
+        let (B, C, H, W, O, k) = (2, 3, 7, 6, 4, 3)
+        for (stride, pad) in [(1, 1), (2, 0), (2, 1)] {
+            let x = rand([B, C, H, W], seed: 9), w = rand([O, C, k, k], seed: 10), bias = rand([O], seed: 11)
+            let y = x.conv2d(weight: w, bias: bias, stride: stride, padding: pad)
+            let Ho = (H + 2 * pad - k) / stride + 1, Wo = (W + 2 * pad - k) / stride + 1
+            #expect(y.shape == [B, O, Ho, Wo])
+            var worst: Float = 0
+            for b in 0..<B { for o in 0..<O { for oy in 0..<Ho { for ox in 0..<Wo {
+                var acc = bias.data[o]
+                for c in 0..<C { for ky in 0..<k { for kx in 0..<k {
+                    let iy = oy * stride - pad + ky, ix = ox * stride - pad + kx
+                    if iy >= 0 && iy < H && ix >= 0 && ix < W {
+                        acc += x.data[((b * C + c) * H + iy) * W + ix] * w.data[((o * C + c) * k + ky) * k + kx]
+                    }
+                } } }
+                worst = max(worst, Swift.abs(acc - y.data[((b * O + o) * Ho + oy) * Wo + ox]))
+            } } } }
+            #expect(worst < 1e-4)
+        }
+    }
+
+    @Test func topKPicksLargestInOrder() {
+        let x = Tensor(shape: [2, 5], values: [0.1, 0.7, 0.3, 0.7, -1, 5, 4, 3, 2, 1])
+        let (v, i) = x.topK(2)
+        #expect(i == [1, 3, 0, 1])
+        #expect(v.values == [0.7, 0.7, 5, 4])
+    }
+
+    @Test func layerNormNormalises() {
+        let x = rand([3, 16], seed: 12, scale: 4) + 2
+        let y = x.layerNorm(weight: Tensor(filled: 1, shape: [16]), bias: nil)
+        for r in 0..<3 {
+            let row = Array(y.values[(r * 16)..<(r * 16 + 16)])
+            let m = row.reduce(0, +) / 16
+            let v = row.map { ($0 - m) * ($0 - m) }.reduce(0, +) / 16
+            #expect(Swift.abs(m) < 1e-5 && Swift.abs(v - 1) < 1e-3)
+        }
+    }
+
+    @Test func noGradModeRecordsNothing() {
+        let w = rand([3, 3], seed: 13)
+        w.requiresGrad = true
+        let y = GradMode.withoutGrad { (w * 2).sum() }
+        #expect(!y.requiresGrad)
+        let z = (w * 2).sum()
+        #expect(z.requiresGrad)
+    }
+
+    @Test func gradientsAccumulateAcrossBackwardCalls() {
+        let w = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+        (w * 3).sum().backward()
+        (w * 3).sum().backward()
+        #expect(w.grad!.values == [6, 6])
+        w.zeroGrad()
+        #expect(w.grad == nil)
+    }
+}
