@@ -26,10 +26,12 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CPNG", "CSixel"], swiftSettings: fastMath),
         .target(name: "FaceData", dependencies: ["Imaging"], swiftSettings: fastMath),
         .target(name: "FaceModel", dependencies: ["Tensor", "Imaging"], swiftSettings: fastMath),
+        .target(name: "Training", dependencies: ["Tensor", "Imaging", "FaceData", "FaceModel"], swiftSettings: fastMath),
+        .target(name: "Inference", dependencies: ["Tensor", "Imaging", "FaceData", "FaceModel"], swiftSettings: fastMath),
         .executableTarget(
             name: "facestudio",
             dependencies: [
-                "Tensor", "Imaging", "FaceData", "FaceModel",
+                "Tensor", "Imaging", "FaceData", "FaceModel", "Training", "Inference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath),

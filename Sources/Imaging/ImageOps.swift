@@ -34,20 +34,19 @@ public enum ImageOps {
             }
         }
 
-        // Pass 2: columns resampled vertically, rounded to bytes.
+        // Pass 2: rows of pass 1 blended vertically (row-at-a-time, contiguous), rounded to bytes.
         var out = [UInt8](repeating: 0, count: dstW * dstH * 3)
         let rowStride = dstW * 3
+        var accumulator = [Float](repeating: 0, count: rowStride)
         for y in 0..<dstH {
-            let dstRow = y * rowStride
+            for i in 0..<rowStride { accumulator[i] = 0 }
             for k in vertical.range(y) {
-                _ = k  // (loop order below keeps the inner loop contiguous)
+                let w = vertical.weights[k], srcRow = vertical.indices[k] * rowStride
+                for i in 0..<rowStride { accumulator[i] += w * rows[srcRow + i] }
             }
+            let dstRow = y * rowStride
             for i in 0..<rowStride {
-                var sum: Float = 0
-                for k in vertical.range(y) {
-                    sum += vertical.weights[k] * rows[vertical.indices[k] * rowStride + i]
-                }
-                out[dstRow + i] = UInt8(min(max(sum.rounded(), 0), 255))
+                out[dstRow + i] = UInt8(min(max(accumulator[i].rounded(), 0), 255))
             }
         }
         return RGBImage(width: dstW, height: dstH, pixels: out)

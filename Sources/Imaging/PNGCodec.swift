@@ -8,6 +8,7 @@ import CPNG
 /// Decoding accepts every PNG colour type and bit depth (gray, gray+alpha, RGB, RGBA, palette
 /// with or without tRNS, 1..16 bits) and converts to 8-bit RGB. **Alpha is composited over
 /// black** (libpng does the compositing), so a fully transparent pixel reads as (0, 0, 0).
+/// 16-bit samples without colour-space chunks are taken as sRGB-encoded (0x8080 -> 0x80).
 public enum PNGCodec {
     static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
@@ -44,6 +45,10 @@ public enum PNGCodec {
             throw ImagingError.truncated(source: source, detail: "\(bytes.count) bytes, not even the signature")
         }
 
+        // libpng stops reading after the image data, so a file cut inside or before IEND would
+        // pass; walking the chunk layout first also gives precise truncation messages.
+        try checkChunkLayout(bytes, source: source)
+
         var png = png_image()
         png.version = UInt32(PNG_IMAGE_VERSION)
         defer { png_image_free(&png) }  // safe after libpng freed it: opaque is then NULL
@@ -58,6 +63,9 @@ public enum PNGCodec {
         }
 
         png.format = UInt32(PNG_FORMAT_RGB)
+        // libpng would take 16-bit data without gAMA/sRGB chunks as linear light and brighten
+        // it; nearly every such file in practice is sRGB-encoded, like 8-bit data.
+        png.flags |= UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
         var black = png_color(red: 0, green: 0, blue: 0)
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         let finished = pixels.withUnsafeMutableBytes {
@@ -86,6 +94,31 @@ public enum PNGCodec {
         png.height = UInt32(height)
         png.format = UInt32(PNG_FORMAT_RGB)
         return png
+    }
+
+    /// Follows length/type/data/CRC from the signature to IEND without interpreting the data
+    /// (libpng checks CRCs and contents). Bytes after IEND are ignored.
+    static func checkChunkLayout(_ bytes: [UInt8], source: String) throws {
+        var offset = signature.count
+        while true {
+            guard offset + 8 <= bytes.count else {
+                let place = offset == bytes.count ? "before the IEND chunk" : "inside the chunk header at byte \(offset)"
+                throw ImagingError.truncated(source: source, detail: "file ends at byte \(bytes.count) \(place)")
+            }
+            let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+            let type = String(decoding: bytes[(offset + 4)..<(offset + 8)].map { (32...126).contains($0) ? $0 : UInt8(ascii: "?") },
+                              as: UTF8.self)
+            if length > Int(Int32.max) {
+                throw ImagingError.corrupt(source: source, detail: "chunk '\(type)' at byte \(offset) declares \(length) bytes")
+            }
+            let end = offset + 12 + length
+            if end > bytes.count {
+                throw ImagingError.truncated(source: source,
+                    detail: "chunk '\(type)' at byte \(offset) needs \(12 + length) bytes, file ends at byte \(bytes.count)")
+            }
+            if type == "IEND" { return }
+            offset = end
+        }
     }
 
     /// The NUL-terminated message libpng left in the fixed 64-byte field.

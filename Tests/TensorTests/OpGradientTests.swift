@@ -93,6 +93,10 @@ import Testing
         check.run([table]) { $0[0].embedding([4, 0, 4, 2]) }
         check.run([rand([6, 2], seed: 27)]) { $0[0].indexSelect(rows: [5, 1, 1]) }
         check.run([rand([4, 3], seed: 28), rand([3, 3], seed: 29)]) { $0[0].indexAdd(rows: [3, 0, 3], $0[1]) }
+        check.run([rand([4, 3], seed: 28), rand([2, 3], seed: 29), rand([1, 3], seed: 30)]) {
+            $0[0].indexAdd([(rows: [3, 0], src: $0[1]), (rows: [0], src: $0[2])])
+        }
+        check.run([rand([3, 5], seed: 31)]) { $0[0].gatherColumns([4, 0, 2]) }
         // Top-k: distinct values so the choice is stable under ±eps.
         let scores = Tensor(shape: [2, 4], values: [0.1, 0.9, -0.5, 0.4, 1.2, -0.3, 0.6, 0.0])
         check.run([scores]) { $0[0].topK(2).values }

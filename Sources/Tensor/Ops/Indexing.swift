@@ -76,3 +76,42 @@ extension Tensor {
         return (result, indices)
     }
 }
+
+extension Tensor {
+    /// `self` ([N, D...]) plus each part's rows added at its `rows` — one copy of `self` for
+    /// any number of parts (mixture-of-experts combine).
+    public func indexAdd(_ parts: [(rows: [Int], src: Tensor)]) -> Tensor {
+        let N = shape[0], D = count / max(N, 1)
+        let out = detached()
+        for (rows, src) in parts {
+            precondition(src.count == rows.count * D, "indexAdd: src \(src.shape) for \(rows.count) rows of \(shape)")
+            for (i, r) in rows.enumerated() {
+                precondition(r >= 0 && r < N, "indexAdd: row \(r) outside 0..<\(N)")
+                vAdd(out.data + r * D, src.data + i * D, D)
+            }
+        }
+        return Tensor.result(out, inputs: [self] + parts.map(\.src)) { [unowned self] o in
+            let go = o.grad!.data
+            if self.requiresGrad { self.accumulateGrad(go) }
+            for (rows, src) in parts where src.requiresGrad {
+                let gs = src.gradBuffer().data
+                for (i, r) in rows.enumerated() { vAdd(gs + i * D, go + r * D, D) }
+            }
+        }
+    }
+
+    /// Picks one entry per row of the last axis: out[r] = self[r, columns[r]] → [rows].
+    public func gatherColumns(_ columns: [Int]) -> Tensor {
+        let n = shape[rank - 1], rows = count / max(n, 1)
+        precondition(columns.count == rows, "gatherColumns: \(columns.count) columns for \(rows) rows")
+        let out = Tensor(uninitialized: [rows])
+        for r in 0..<rows {
+            precondition(columns[r] >= 0 && columns[r] < n, "gatherColumns: column \(columns[r]) outside 0..<\(n)")
+            out.data[r] = data[r * n + columns[r]]
+        }
+        return Tensor.result(out, inputs: [self]) { [unowned self] o in
+            let g = self.gradBuffer().data, go = o.grad!.data
+            for r in 0..<rows { g[r * n + columns[r]] += go[r] }
+        }
+    }
+}

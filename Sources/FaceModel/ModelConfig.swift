@@ -1,0 +1,128 @@
+import Foundation
+
+/// The unified model's configuration (`config.json`, snake_case keys, every field defaulted).
+public struct ModelConfig: Codable, Equatable, Sendable {
+    /// Text BPE vocabulary size (without specials).
+    public var textVocabSize: Int = 2048
+    /// Image codebook size (2^bits of the LFQ tokenizer).
+    public var imageCodebookSize: Int = 1024
+    /// Image tokens per image (16×16 for 64×64 images).
+    public var imageTokens: Int = 256
+    public var dModel: Int = 256
+    public var layers: Int = 8
+    public var heads: Int = 8
+    /// Rotary dimensions per head (partial rotary when smaller than the head size).
+    public var rotaryDims: Int = 32
+    public var ropeBase: Float = 10000
+    /// Fixed text length of the T2I prompt segment (`<|bos|> text <|eos|>` plus padding).
+    public var maxPromptTokens: Int = 48
+    /// Longest MMU sequence (image prefix plus chat).
+    public var maxSequenceLength: Int = 400
+    /// Token-level MoE, per group (T2I and MMU): shared experts (always on) + routed experts.
+    public var sharedExperts: Int = 1
+    public var routedExperts: Int = 8
+    public var expertsPerToken: Int = 2
+    public var expertHidden: Int = 256
+    /// Renormalise the top-k gates to sum to 1 (DeepSeekMoE leaves them unnormalised).
+    public var renormalizeGates: Bool = false
+    /// Balance-loss weight λ.
+    public var balanceLossWeight: Float = 0.01
+    /// Switches for the Tab. 4 ablation.
+    public var tokenMoE: Bool = true
+    public var sequenceMoE: Bool = true
+    public var layerNormEps: Float = 1e-5
+    public var initStd: Float = 0.02
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case textVocabSize = "text_vocab_size", imageCodebookSize = "image_codebook_size", imageTokens = "image_tokens"
+        case dModel = "d_model", layers, heads, rotaryDims = "rotary_dims", ropeBase = "rope_base"
+        case maxPromptTokens = "max_prompt_tokens", maxSequenceLength = "max_sequence_length"
+        case sharedExperts = "shared_experts", routedExperts = "routed_experts", expertsPerToken = "experts_per_token"
+        case expertHidden = "expert_hidden", renormalizeGates = "renormalize_gates", balanceLossWeight = "balance_loss_weight"
+        case tokenMoE = "token_moe", sequenceMoE = "sequence_moe", layerNormEps = "layer_norm_eps", initStd = "init_std"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ModelConfig()
+        func v<T: Decodable>(_ k: CodingKeys, _ def: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? def }
+        textVocabSize = try v(.textVocabSize, d.textVocabSize)
+        imageCodebookSize = try v(.imageCodebookSize, d.imageCodebookSize)
+        imageTokens = try v(.imageTokens, d.imageTokens)
+        dModel = try v(.dModel, d.dModel)
+        layers = try v(.layers, d.layers)
+        heads = try v(.heads, d.heads)
+        rotaryDims = try v(.rotaryDims, d.rotaryDims)
+        ropeBase = try v(.ropeBase, d.ropeBase)
+        maxPromptTokens = try v(.maxPromptTokens, d.maxPromptTokens)
+        maxSequenceLength = try v(.maxSequenceLength, d.maxSequenceLength)
+        sharedExperts = try v(.sharedExperts, d.sharedExperts)
+        routedExperts = try v(.routedExperts, d.routedExperts)
+        expertsPerToken = try v(.expertsPerToken, d.expertsPerToken)
+        expertHidden = try v(.expertHidden, d.expertHidden)
+        renormalizeGates = try v(.renormalizeGates, d.renormalizeGates)
+        balanceLossWeight = try v(.balanceLossWeight, d.balanceLossWeight)
+        tokenMoE = try v(.tokenMoE, d.tokenMoE)
+        sequenceMoE = try v(.sequenceMoE, d.sequenceMoE)
+        layerNormEps = try v(.layerNormEps, d.layerNormEps)
+        initStd = try v(.initStd, d.initStd)
+    }
+
+    public var headDim: Int { dModel / heads }
+
+    /// Problems that make the configuration unusable, as one-line messages naming the field.
+    public func validate() throws {
+        func check(_ ok: Bool, _ field: String, _ why: String) throws {
+            if !ok { throw ModelConfigError(field: field, message: "\(field): \(why)") }
+        }
+        try check(textVocabSize > 0, "text_vocab_size", "must be positive")
+        try check(imageCodebookSize > 1, "image_codebook_size", "must be at least 2")
+        try check(imageTokens > 0, "image_tokens", "must be positive")
+        try check(dModel > 0 && heads > 0 && dModel % heads == 0, "heads", "d_model \(dModel) must be a multiple of heads \(heads)")
+        try check(layers > 0, "layers", "must be positive")
+        try check(rotaryDims >= 0 && rotaryDims % 2 == 0 && rotaryDims <= headDim, "rotary_dims", "must be even and at most the head size \(headDim)")
+        try check(maxPromptTokens >= 2, "max_prompt_tokens", "must leave room for <|bos|> and <|eos|>")
+        try check(maxSequenceLength > imageTokens + 3, "max_sequence_length", "must exceed the image segment (\(imageTokens + 3) tokens)")
+        try check(sharedExperts >= 0, "shared_experts", "must not be negative")
+        try check(routedExperts >= 1, "routed_experts", "must be at least 1")
+        try check(expertsPerToken >= 1 && expertsPerToken <= routedExperts, "experts_per_token", "must be between 1 and routed_experts")
+        try check(expertHidden > 0, "expert_hidden", "must be positive")
+        try check(balanceLossWeight >= 0, "balance_loss_weight", "must not be negative")
+    }
+
+    /// Reads and validates a config file.
+    public static func load(path: String) throws -> ModelConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelConfigError(field: nil, message: "cannot read \(path)")
+        }
+        let config: ModelConfig
+        do {
+            config = try JSONDecoder().decode(ModelConfig.self, from: data)
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+            let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ModelConfigError(field: field, message: "\(path): \(field): \(ctx.debugDescription)")
+        } catch {
+            throw ModelConfigError(field: nil, message: "\(path): not valid JSON (\(error.localizedDescription))")
+        }
+        do { try config.validate() } catch let e as ModelConfigError {
+            throw ModelConfigError(field: e.field, message: "\(path): \(e.message)")
+        }
+        return config
+    }
+
+    /// Deterministic pretty JSON.
+    public func jsonData() throws -> Data {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try enc.encode(self)
+    }
+}
+
+/// A configuration problem, naming the field.
+public struct ModelConfigError: Error, CustomStringConvertible {
+    public let field: String?
+    public let message: String
+    public var description: String { message }
+}

@@ -1,0 +1,1 @@
+// Training: trainers, losses (NTP, D3Diff, balance), checkpoints and training loops.
