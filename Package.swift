@@ -22,8 +22,9 @@ let package = Package(
         .systemLibrary(name: "CSixel", pkgConfig: "libsixel", providers: [.apt(["libsixel-dev"])]),
 
         // Layers, arrows pointing down only (see DESIGN.md "Layout").
-        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
-        .target(name: "Imaging", dependencies: ["CPNG", "CSixel"], swiftSettings: fastMath),
+        .target(name: "Support"),
+        .target(name: "Tensor", dependencies: ["Support", "CBLAS"], swiftSettings: fastMath),
+        .target(name: "Imaging", dependencies: ["Support", "CPNG", "CSixel"], swiftSettings: fastMath),
         .target(name: "FaceData", dependencies: ["Imaging"], swiftSettings: fastMath),
         .target(name: "FaceModel", dependencies: ["Tensor", "Imaging"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["Tensor", "Imaging", "FaceData", "FaceModel"], swiftSettings: fastMath),
@@ -36,10 +37,14 @@ let package = Package(
             ],
             swiftSettings: fastMath),
 
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        // Finite-difference gradient checking shared by the numeric test targets.
+        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "FaceDataTests", dependencies: ["FaceData", "Imaging"]),
-        .testTarget(name: "FaceModelTests", dependencies: ["FaceModel", "Tensor"]),
+        .testTarget(name: "FaceModelTests", dependencies: ["FaceModel", "Tensor", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "FaceModel", "Tensor", "TestSupport"]),
+
     ],
     swiftLanguageModes: [.v5]
 )

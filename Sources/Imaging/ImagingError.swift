@@ -1,3 +1,4 @@
+@_exported import Support
 import Foundation
 
 /// Every failure in the Imaging module. Each `description` is one line that starts with the

@@ -1,3 +1,4 @@
+@_exported import Support
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,6 @@
 import Testing
 @testable import Tensor
+import TestSupport
 
 /// A finite-difference gradient check for every differentiable op.
 @Suite struct OpGradientTests {

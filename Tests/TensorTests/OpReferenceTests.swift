@@ -1,5 +1,6 @@
 import Testing
 @testable import Tensor
+import TestSupport
 
 /// Fast kernels against naive references, and forward values against hand-computed ones.
 @Suite struct OpReferenceTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import Tensor
+import TestSupport
 
 /// A minimal transformer block LM built only from engine ops:
 /// embedding → RMS/LayerNorm → causal attention with RoPE → residual → LayerNorm → GELU MLP →

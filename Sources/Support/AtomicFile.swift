@@ -1,21 +1,39 @@
 import Foundation
 
+/// A file could not be read or written. `description` is one line starting with the path.
+public enum FileError: Error, Equatable, CustomStringConvertible {
+    /// The file could not be opened (`reason` is the system's text, e.g. "No such file or directory").
+    case cannotOpen(path: String, reason: String)
+    /// Reading an opened file failed part-way, or the file is over the size limit.
+    case cannotRead(path: String, reason: String)
+    /// Writing, syncing or renaming the output failed.
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason): return "\(path): cannot open: \(reason)"
+        case let .cannotRead(path, reason): return "\(path): cannot read: \(reason)"
+        case let .cannotWrite(path, reason): return "\(path): cannot write: \(reason)"
+        }
+    }
+}
+
 /// Whole-file reads and crash-safe whole-file writes with POSIX calls, so error messages carry
 /// the system's own reason ("No such file or directory", "Permission denied").
 public enum AtomicFile {
     /// Reads the whole file. Files larger than `maxBytes` are refused rather than loaded.
     public static func read(path: String, maxBytes: Int = 1 << 30) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw ImagingError.cannotOpen(path: path, reason: systemError()) }
+        if fd < 0 { throw FileError.cannotOpen(path: path, reason: systemError()) }
         defer { close(fd) }
 
         var info = stat()
-        if fstat(fd, &info) != 0 { throw ImagingError.cannotRead(path: path, reason: systemError()) }
+        if fstat(fd, &info) != 0 { throw FileError.cannotRead(path: path, reason: systemError()) }
         if (info.st_mode & S_IFMT) == S_IFDIR {
-            throw ImagingError.cannotOpen(path: path, reason: "Is a directory")
+            throw FileError.cannotOpen(path: path, reason: "Is a directory")
         }
         if Int(info.st_size) > maxBytes {
-            throw ImagingError.cannotRead(path: path, reason: "file is \(info.st_size) bytes, limit \(maxBytes)")
+            throw FileError.cannotRead(path: path, reason: "file is \(info.st_size) bytes, limit \(maxBytes)")
         }
 
         // st_size is a hint only (pipes, /proc files report 0): read until EOF.
@@ -26,12 +44,12 @@ public enum AtomicFile {
             let n = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ImagingError.cannotRead(path: path, reason: systemError())
+                throw FileError.cannotRead(path: path, reason: systemError())
             }
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
             if bytes.count > maxBytes {
-                throw ImagingError.cannotRead(path: path, reason: "file exceeds \(maxBytes) bytes")
+                throw FileError.cannotRead(path: path, reason: "file exceeds \(maxBytes) bytes")
             }
         }
         return bytes
@@ -40,10 +58,15 @@ public enum AtomicFile {
     /// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so readers
     /// (and a process killed mid-write) see either the old file or the complete new one.
     /// The temporary file is removed on every failure path.
+    /// Writes UTF-8 text atomically (see `write(_:to:)`).
+    public static func write(text: String, to path: String) throws {
+        try write(Array(text.utf8), to: path)
+    }
+
     public static func write(_ bytes: [UInt8], to path: String) throws {
         let temp = temporaryPath(for: path)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if fd < 0 { throw ImagingError.cannotWrite(path: path, reason: systemError()) }
+        if fd < 0 { throw FileError.cannotWrite(path: path, reason: systemError()) }
         var committed = false
         defer { if !committed { unlink(temp) } }
 
@@ -62,8 +85,8 @@ public enum AtomicFile {
         }
         // close() can report a deferred write error (NFS, full disk): it counts as a failure.
         if close(fd) != 0 && failure == nil { failure = systemError() }
-        if let failure { throw ImagingError.cannotWrite(path: path, reason: failure) }
-        if rename(temp, path) != 0 { throw ImagingError.cannotWrite(path: path, reason: systemError()) }
+        if let failure { throw FileError.cannotWrite(path: path, reason: failure) }
+        if rename(temp, path) != 0 { throw FileError.cannotWrite(path: path, reason: systemError()) }
         committed = true
     }
 

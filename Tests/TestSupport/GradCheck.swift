@@ -1,20 +1,24 @@
 import Testing
-@testable import Tensor
+import Tensor
 
 /// Finite-difference gradient checking in the style of ggml's test-backend-ops.
 ///
 /// L = Σ f(inputs) ⊙ R for a fixed random R; the analytic dL/dx from `backward()` is
 /// compared with central differences (L evaluated in Double from Float32 outputs). The error
 /// measure is the normalised squared error Σ(a−n)²/Σn² over the checked elements.
-struct GradCheck {
-    var eps: Float = 1e-2
-    var maxNMSE: Double = 1e-4
+public struct GradCheck {
+    public var eps: Float = 1e-2
+    public var maxNMSE: Double = 1e-4
     /// Elements checked per input (all when the input is small).
-    var samplesPerInput = 48
-    var seed: UInt64 = 99
+    public var samplesPerInput = 48
+    public var seed: UInt64 = 99
+
+    public init(eps: Float = 1e-2, maxNMSE: Double = 1e-4, samplesPerInput: Int = 48, seed: UInt64 = 99) {
+        self.eps = eps; self.maxNMSE = maxNMSE; self.samplesPerInput = samplesPerInput; self.seed = seed
+    }
 
     @discardableResult
-    func run(_ inputs: [Tensor], sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Tensor]) -> Tensor) -> Double {
+    public func run(_ inputs: [Tensor], sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Tensor]) -> Tensor) -> Double {
         for x in inputs { x.requiresGrad = true; x.zeroGrad() }
         let out = f(inputs)
         var rng = RNG(seed: seed)
@@ -59,13 +63,13 @@ struct GradCheck {
 }
 
 /// A random tensor with a fixed seed.
-func rand(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
+public func rand(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
     var rng = RNG(seed: seed)
     return Tensor.randn(shape, std: scale, rng: &rng)
 }
 
 /// Max |a − b| over two equal-sized tensors.
-func maxDiff(_ a: Tensor, _ b: Tensor) -> Float {
+public func maxDiff(_ a: Tensor, _ b: Tensor) -> Float {
     precondition(a.count == b.count)
     var m: Float = 0
     for i in 0..<a.count { m = max(m, Swift.abs(a.data[i] - b.data[i])) }
