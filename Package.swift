@@ -44,6 +44,7 @@ let package = Package(
         .testTarget(name: "FaceDataTests", dependencies: ["FaceData", "Imaging"]),
         .testTarget(name: "FaceModelTests", dependencies: ["FaceModel", "Tensor", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "FaceModel", "Tensor", "TestSupport"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Training", "FaceModel", "Tensor", "Imaging", "TestSupport"]),
 
     ],
     swiftLanguageModes: [.v5]

@@ -26,6 +26,10 @@ public struct TokenRouting: Sendable {
     public var experts: Int
     public var k: Int
 
+    public init(tokens: Int, chosen: [Int], gates: [Float], experts: Int, k: Int) {
+        self.tokens = tokens; self.chosen = chosen; self.gates = gates; self.experts = experts; self.k = k
+    }
+
     /// Fraction of counted tokens that chose each routed expert (sums to k over experts).
     public func frequencies(counting rows: [Int]? = nil) -> [Double] {
         var f = [Double](repeating: 0, count: experts)

@@ -59,6 +59,8 @@ public enum D3Diff {
         public var mask: Tensor
         /// Mean over images of `Σ_i σ'·SE_i`.
         public var score: Tensor
+        /// `−log p(x0)` of each row (for the per-mask-ratio log).
+        public var rowNLL: [Float]
     }
 
     /// - `logits`: [M, C] image-code logits at the masked positions of the batch.
@@ -80,7 +82,7 @@ public enum D3Diff {
         case .maskOnly: total = lMask
         case .scoreOnly: total = lScore
         }
-        return Terms(total: total, mask: lMask, score: lScore)
+        return Terms(total: total, mask: lMask, score: lScore, rowNLL: picked.values.map { -$0 })
     }
 
     /// SEDD's score entropy for the absorbing state, per row:

@@ -8,6 +8,10 @@ struct FaceStudio: ParsableCommand {
         abstract: "A terminal studio for unified fine-grained face models (UniF²ace style).",
         subcommands: [
             BenchCommand.self,
+            TrainCommand.self,
+            GenerateCommand.self,
+            AskCommand.self,
+            CaptionCommand.self,
         ],
         defaultSubcommand: BenchCommand.self
     )

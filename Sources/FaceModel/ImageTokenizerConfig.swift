@@ -1,0 +1,106 @@
+import Foundation
+import Tensor
+
+/// The LFQ image tokenizer's configuration (`image_tokenizer_config.json`, snake_case keys,
+/// every field defaulted). See DESIGN.md "Image tokenizer".
+public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
+    /// Side of the square RGB input in pixels.
+    public var imageSize: Int = 64
+    /// Latent channels = bits per token; the codebook has 2^bits codes.
+    public var bits: Int = 10
+    /// Feature channels per resolution, image side first: level i works at imageSize / 2^i.
+    /// With three levels a 64×64 image becomes 16×16 tokens.
+    public var channels: [Int] = [16, 32, 64]
+    /// Residual blocks per level (the decoder mirrors the encoder).
+    public var resBlocks: [Int] = [0, 1, 2]
+    /// GroupNorm groups (must divide every entry of `channels`).
+    public var groups: Int = 8
+    /// Scale inside the entropy term's sigmoid: bit probability σ(temperature · z).
+    public var entropyTemperature: Float = 4
+    /// Weight of the commitment loss and the share of its second term.
+    public var commitmentWeight: Float = 0.1
+    public var commitmentBeta: Float = 0.25
+    /// Weight of the per-bit entropy term (per-sample entropy minus codebook entropy).
+    public var entropyWeight: Float = 0.1
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case imageSize = "image_size", bits, channels, resBlocks = "res_blocks", groups
+        case entropyTemperature = "entropy_temperature", commitmentWeight = "commitment_weight"
+        case commitmentBeta = "commitment_beta", entropyWeight = "entropy_weight"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ImageTokenizerConfig()
+        func v<T: Decodable>(_ k: CodingKeys, _ def: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? def }
+        imageSize = try v(.imageSize, d.imageSize)
+        bits = try v(.bits, d.bits)
+        channels = try v(.channels, d.channels)
+        resBlocks = try v(.resBlocks, d.resBlocks)
+        groups = try v(.groups, d.groups)
+        entropyTemperature = try v(.entropyTemperature, d.entropyTemperature)
+        commitmentWeight = try v(.commitmentWeight, d.commitmentWeight)
+        commitmentBeta = try v(.commitmentBeta, d.commitmentBeta)
+        entropyWeight = try v(.entropyWeight, d.entropyWeight)
+    }
+
+    /// Number of resolutions (the image's and each downsampled one).
+    public var levels: Int { channels.count }
+    /// Tokens per side of the code grid (16 for the default 64×64 image).
+    public var tokensPerSide: Int { imageSize >> (levels - 1) }
+    /// Codes per image.
+    public var tokenCount: Int { tokensPerSide * tokensPerSide }
+    /// Codebook size 2^bits.
+    public var codebookSize: Int { 1 << bits }
+
+    /// Problems that make the configuration unusable, as one-line messages naming the field.
+    public func validate() throws {
+        func check(_ ok: Bool, _ field: String, _ why: String) throws {
+            if !ok { throw ModelConfigError(field: field, message: "\(field): \(why)") }
+        }
+        try check(bits >= 1 && bits <= 20, "bits", "must be between 1 and 20, got \(bits)")
+        try check(!channels.isEmpty && channels.count <= 6, "channels", "needs 1 to 6 levels, got \(channels.count)")
+        try check(channels.allSatisfy { $0 > 0 }, "channels", "must all be positive, got \(channels)")
+        try check(resBlocks.count == channels.count, "res_blocks",
+                  "needs one entry per level (\(channels.count)), got \(resBlocks.count)")
+        try check(resBlocks.allSatisfy { $0 >= 0 }, "res_blocks", "must not be negative, got \(resBlocks)")
+        try check(groups >= 1 && channels.allSatisfy { $0 % groups == 0 }, "groups",
+                  "\(groups) must divide every channel count \(channels)")
+        let factor = 1 << (channels.count - 1)
+        try check(imageSize > 0 && imageSize % factor == 0, "image_size",
+                  "\(imageSize) must be a positive multiple of the downsampling factor \(factor)")
+        try check(entropyTemperature > 0, "entropy_temperature", "must be positive")
+        try check(commitmentWeight >= 0 && commitmentBeta >= 0, "commitment_weight", "weights must not be negative")
+        try check(entropyWeight >= 0, "entropy_weight", "must not be negative")
+    }
+
+    /// Reads and validates a config file; errors name the file and the field.
+    public static func load(path: String) throws -> ImageTokenizerConfig {
+        let bytes: [UInt8]
+        do { bytes = try AtomicFile.read(path: path, maxBytes: 1 << 20) } catch {
+            throw ModelConfigError(field: nil, message: "\(error)")
+        }
+        let config: ImageTokenizerConfig
+        do {
+            config = try JSONDecoder().decode(ImageTokenizerConfig.self, from: Data(bytes))
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+            let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ModelConfigError(field: field, message: "\(path): \(field): \(ctx.debugDescription)")
+        } catch {
+            throw ModelConfigError(field: nil, message: "\(path): not valid JSON (\(error.localizedDescription))")
+        }
+        do { try config.validate() } catch let e as ModelConfigError {
+            throw ModelConfigError(field: e.field, message: "\(path): \(e.message)")
+        }
+        return config
+    }
+
+    /// Deterministic pretty JSON.
+    public func jsonData() throws -> Data {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try enc.encode(self)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Tensor
+import FaceModel
+
+/// Settings of `ask` / `caption`: greedy by default.
+public struct ChatOptions: Codable, Sendable, Equatable {
+    /// 0 = greedy (argmax).
+    public var temperature: Float = 0
+    /// Keep only the k most likely tokens (0 = all).
+    public var topK: Int = 0
+    /// Keep the smallest set of tokens whose probability reaches p (1 = all).
+    public var topP: Float = 1
+    public var maxTokens: Int = 160
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    func validate() throws {
+        if !(temperature >= 0 && temperature <= 10) { throw InferenceError.invalidOption("temperature: \(temperature) is outside 0…10") }
+        if topK < 0 { throw InferenceError.invalidOption("top-k: \(topK) must not be negative") }
+        if !(topP > 0 && topP <= 1) { throw InferenceError.invalidOption("top-p: \(topP) is outside (0, 1]") }
+        if maxTokens < 1 { throw InferenceError.invalidOption("max tokens: \(maxTokens) must be positive") }
+    }
+}
+
+/// A conversation about one image. The image prefix (`<|mmu|> <|soi|> img <|eoi|> <|bos|>`) is
+/// prefilled once into a KV cache; each question and answer extends it, so earlier turns stay
+/// in context without being recomputed. Answers are decoded one token at a time (gemv).
+public final class ChatSession {
+    let engine: Engine
+    public let imageCodes: [Int]
+    let cache: KVCache
+    /// Every id in the cache, in order.
+    public private(set) var context: [Int]
+    public private(set) var turns: [(question: String, answer: String)] = []
+    /// Whether the last answer's `<|eos|>` still has to be fed (it starts the next turn).
+    private var pendingEOS = false
+    private var rng: RNG
+
+    init(engine: Engine, codes: [Int]) throws {
+        self.engine = engine
+        imageCodes = codes
+        let model = engine.directory.model
+        cache = KVCache(layers: model.config.layers)
+        let prefix = engine.builder.mmu(imageIDs: codes.map { model.vocab.imageOffset + $0 }, turns: [],
+                                        userPrefix: [], assistantPrefix: []).0
+        context = prefix.ids
+        rng = RNG(seed: 0)
+        _ = GradMode.withoutGrad { model.forward([prefix], cache: cache) }
+    }
+
+    /// Forgets the conversation but keeps the image prefix.
+    public func clear() {
+        cache.truncate(to: engine.builder.imageTokens + 4)
+        context = Array(context.prefix(engine.builder.imageTokens + 4))
+        turns = []
+        pendingEOS = false
+    }
+
+    /// Room left in the context (tokens).
+    public var remaining: Int { engine.directory.config.maxSequenceLength - context.count }
+
+    /// Asks `question`, streaming the answer token by token; returns the whole answer.
+    public func ask(_ question: String, options: ChatOptions = ChatOptions(), cancel: Cancellation? = nil,
+                    onToken: ((TokenEvent) -> Void)? = nil) throws -> String {
+        try options.validate()
+        let tokenizer = engine.directory.textTokenizer
+        let model = engine.directory.model
+        let vocab = model.vocab
+        rng = RNG(seed: options.seed)
+        var ids = (pendingEOS ? [vocab.eos] : []) + tokenizer.encode(ChatFormat.userPrefix)
+        ids += tokenizer.encode(ChatFormat.turnText(question)) + tokenizer.encode(ChatFormat.assistantPrefix)
+        guard context.count + ids.count < engine.directory.config.maxSequenceLength else {
+            throw InferenceError.invalidOption("question too long: the conversation has \(remaining) tokens left, the question needs \(ids.count + 1) (clear the chat)")
+        }
+        var stream = TextDecodeStream(tokenizer: tokenizer, skipSpecial: true)
+        var answer = ""
+        var (hidden, record) = feed(ids)
+        var produced = 0
+        pendingEOS = true
+        while true {
+            if cancel?.isCancelled == true { break }
+            let next = sample(textLogits: GradMode.withoutGrad { model.textLogits(hidden) }.values, options: options)
+            if next == vocab.eos { break }
+            let piece = stream.push(next)
+            answer += piece
+            onToken?(TokenEvent(text: piece, tokenID: next, routing: RoutingTrace(group: .mmu, record: record, rows: [0])))
+            produced += 1
+            if produced >= options.maxTokens || context.count + 1 >= engine.directory.config.maxSequenceLength { break }
+            (hidden, record) = feed([next])
+        }
+        let tail = stream.finish()
+        if !tail.isEmpty { answer += tail; onToken?(TokenEvent(text: tail, tokenID: -1, routing: RoutingTrace(group: .mmu, record: record, rows: [0]))) }
+        turns.append((question, answer))
+        if cancel?.isCancelled == true { throw InferenceError.cancelled }
+        return answer
+    }
+
+    /// Runs new text tokens through the cache (causal among themselves, seeing all earlier
+    /// positions); returns the last position's hidden state [1, d] and the routing record.
+    private func feed(_ ids: [Int]) -> (Tensor, ForwardRecord) {
+        let model = engine.directory.model
+        let start = context.count, T = ids.count, S = start + T
+        var mask = [Float](repeating: 0, count: T * S)
+        for i in 0..<T { for s in (start + i + 1)..<S { mask[i * S + s] = -.infinity } }
+        let layout = SequenceLayout(task: .mmu, ids: ids, imageRange: 2..<(2 + engine.builder.imageTokens),
+                                    isPad: [Bool](repeating: false, count: T), textTargets: [], textStart: 0)
+        let (hidden, record) = GradMode.withoutGrad {
+            model.forward([layout], mask: Tensor(shape: [1, T, S], values: mask), cache: cache, positionOffset: start)
+        }
+        context += ids
+        let last = T == 1 ? hidden : GradMode.withoutGrad { hidden.indexSelect(rows: [T - 1]) }
+        // Keep only the last row's routing so events describe the token being produced.
+        var lastRecord = record
+        lastRecord.tokenRouting = record.tokenRouting.map { r in
+            r.map { TokenRouting(tokens: 1, chosen: Array($0.chosen.suffix($0.k)), gates: Array($0.gates.suffix($0.k)), experts: $0.experts, k: $0.k) }
+        }
+        return (last, lastRecord)
+    }
+
+    /// Greedy, or temperature sampling restricted by top-k / top-p.
+    private func sample(textLogits logits: [Float], options: ChatOptions) -> Int {
+        if options.temperature == 0 {
+            var best = 0
+            for i in 1..<logits.count where logits[i] > logits[best] { best = i }
+            return best
+        }
+        var order = Array(0..<logits.count).sorted { logits[$0] > logits[$1] }
+        if options.topK > 0 { order = Array(order.prefix(options.topK)) }
+        let top = logits[order[0]]
+        var probs = order.map { expf((logits[$0] - top) / options.temperature) }
+        let total = probs.reduce(0, +)
+        probs = probs.map { $0 / total }
+        if options.topP < 1 {
+            var mass: Float = 0, keep = 0
+            while keep < probs.count && mass < options.topP { mass += probs[keep]; keep += 1 }
+            order = Array(order.prefix(keep)); probs = Array(probs.prefix(keep))
+        }
+        var u = rng.uniform() * probs.reduce(0, +)
+        for (i, p) in probs.enumerated() { u -= p; if u < 0 { return order[i] } }
+        return order.last!
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Imaging
+import FaceModel
+
+/// Which experts one layer's token-level MoE chose, summarised for display: per routed expert,
+/// the fraction of the counted tokens that chose it (sums to k), and per token its top choice.
+public struct LayerRouting: Sendable, Codable, Equatable {
+    /// Fraction of tokens choosing each routed expert.
+    public var frequencies: [Double]
+    /// For each counted token (e.g. each image slot), its highest-gated expert.
+    public var topExpert: [Int]
+    /// The gate of that choice.
+    public var topGate: [Float]
+}
+
+/// The routing of one forward pass, for the studio's heatmaps and `--json` output.
+public struct RoutingTrace: Sendable, Codable, Equatable {
+    /// "t2i" or "mmu": the expert group that ran.
+    public var group: String
+    /// Per layer; empty when the token-level MoE is off.
+    public var layers: [LayerRouting]
+
+    /// Summarises `record` over the given rows (row indices within the batch's B·T rows).
+    init(group: SequenceLayout.Task, record: ForwardRecord, rows: [Int]) {
+        self.group = group == .t2i ? "t2i" : "mmu"
+        layers = record.tokenRouting.compactMap { routing in
+            guard let routing else { return nil }
+            var top: [Int] = [], gate: [Float] = []
+            for r in rows {
+                var best = 0
+                for s in 1..<routing.k where routing.gates[r * routing.k + s] > routing.gates[r * routing.k + best] { best = s }
+                top.append(routing.chosen[r * routing.k + best])
+                gate.append(routing.gates[r * routing.k + best])
+            }
+            return LayerRouting(frequencies: routing.frequencies(counting: rows), topExpert: top, topGate: gate)
+        }
+    }
+}
+
+/// One MaskGIT step of `generate`.
+public struct StepEvent: Sendable {
+    /// 0-based step and the number of steps.
+    public var step: Int
+    public var steps: Int
+    /// The code at every slot: final for revealed slots, the current guess for masked ones.
+    public var codes: [Int]
+    /// Slots still masked after this step.
+    public var masked: [Bool]
+    /// The model's probability of each slot's code at this step (1 for slots revealed earlier).
+    public var confidence: [Float]
+    /// Slots revealed in this step.
+    public var revealed: [Int]
+    /// Token-level routing of the image slots (conditional row) at this step.
+    public var routing: RoutingTrace
+    /// The decoded image of `codes` (nil when previews are off).
+    public var preview: RGBImage?
+    /// Seconds since generation started.
+    public var elapsed: Double
+}
+
+/// One decoded token of `ask` / `caption`.
+public struct TokenEvent: Sendable {
+    /// Text that became complete with this token (may be "" mid-character).
+    public var text: String
+    public var tokenID: Int
+    /// Routing of this token's position.
+    public var routing: RoutingTrace
+}
+
+/// Lets a caller stop `generate` / `ask` between steps or tokens, from any thread.
+public final class Cancellation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    public init() {}
+    public func cancel() { lock.lock(); cancelled = true; lock.unlock() }
+    public var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+}
+
+public enum InferenceError: Error, CustomStringConvertible {
+    case cancelled
+    case invalidOption(String)
+    case image(String)
+
+    public var description: String {
+        switch self {
+        case .cancelled: return "cancelled"
+        case let .invalidOption(m): return m
+        case let .image(m): return m
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Training: trainers, losses (NTP, D3Diff, balance), checkpoints and training loops.

@@ -1,0 +1,202 @@
+import Foundation
+import Tensor
+import FaceModel
+
+/// A text-to-image training example: the prompt's text ids and the image's codes.
+public struct T2IExample: Sendable {
+    public var prompt: [Int]
+    public var codes: [Int]
+    public init(prompt: [Int], codes: [Int]) { self.prompt = prompt; self.codes = codes }
+}
+
+/// An understanding example: the image's codes and its conversation.
+public struct MMUExample: Sendable {
+    public var codes: [Int]
+    public var turns: [SequenceBuilder.Turn]
+    public init(codes: [Int], turns: [SequenceBuilder.Turn]) { self.codes = codes; self.turns = turns }
+}
+
+/// Everything the unified trainer reads, already tokenised.
+public struct TrainingCorpus: Sendable {
+    public var t2i: [T2IExample]
+    public var mmu: [MMUExample]
+    /// Token ids of "USER:" and " ASSISTANT:".
+    public var userPrefix: [Int]
+    public var assistantPrefix: [Int]
+    public init(t2i: [T2IExample], mmu: [MMUExample], userPrefix: [Int], assistantPrefix: [Int]) {
+        self.t2i = t2i; self.mmu = mmu; self.userPrefix = userPrefix; self.assistantPrefix = assistantPrefix
+    }
+}
+
+/// What one optimiser step did, for the progress line and the JSONL metrics log.
+public struct StepMetrics: Codable, Sendable {
+    public var step: Int
+    public var loss: Float
+    public var t2iMask: Float?
+    public var t2iScore: Float?
+    public var ntp: Float?
+    public var balance: Float
+    public var learningRate: Float
+    public var gradNorm: Float
+    /// Non-padding tokens processed.
+    public var tokens: Int
+    public var seconds: Double
+    /// Mean `−log p(x0)` of the masked image tokens per mask-ratio bucket (`MaskRatioBuckets`);
+    /// nil where no image of this step fell in the bucket.
+    public var t2iLossByMaskRatio: [Float?]
+
+    enum CodingKeys: String, CodingKey {
+        case step, loss, t2iMask = "t2i_mask", t2iScore = "t2i_score", ntp, balance, learningRate = "lr"
+        case gradNorm = "grad_norm", tokens, seconds, t2iLossByMaskRatio = "t2i_loss_by_mask_ratio"
+    }
+}
+
+/// Trains the unified model on mixed T2I / MMU batches (DESIGN.md "Losses"):
+/// `L = L_D3Diff + λ_mmu·L_NTP + L_bal(T2I) + L_bal(MMU)`, AdamW with warmup + cosine, clipping.
+///
+/// All randomness (examples, masks, condition dropout, conversation windows) comes from one
+/// RNG saved in checkpoints, so a resumed run repeats an uninterrupted one bit for bit.
+public final class UnifiedTrainer {
+    public let model: UnifiedModel
+    public let config: TrainConfig
+    public let optimizer: AdamW
+    public let corpus: TrainingCorpus
+    public private(set) var step = 0
+    private(set) var rng: RNG
+    let builder: SequenceBuilder
+
+    public init(model: UnifiedModel, config: TrainConfig, corpus: TrainingCorpus) throws {
+        try config.validate()
+        if config.t2iBatch > 0 && corpus.t2i.isEmpty { throw TrainingError.data("no text-to-image examples to train on") }
+        if config.mmuBatch > 0 && corpus.mmu.isEmpty { throw TrainingError.data("no conversation examples to train on") }
+        let N = model.config.imageTokens, codes = model.config.imageCodebookSize
+        for (i, e) in corpus.t2i.enumerated() where e.codes.count != N || e.codes.contains(where: { $0 < 0 || $0 >= codes }) {
+            throw TrainingError.data("text-to-image example \(i): expected \(N) image codes in 0..<\(codes)")
+        }
+        for (i, e) in corpus.mmu.enumerated() where e.codes.count != N || e.turns.isEmpty {
+            throw TrainingError.data("conversation example \(i): expected \(N) image codes and at least one turn")
+        }
+        self.model = model
+        self.config = config
+        self.corpus = corpus
+        optimizer = AdamW(parameters: model.allParameters, learningRate: config.learningRate, beta2: config.beta2,
+                          weightDecay: config.weightDecay)
+        rng = RNG(seed: config.seed)
+        builder = SequenceBuilder(config: model.config)
+    }
+
+    /// One optimiser step on a freshly drawn batch.
+    public func trainStep() -> StepMetrics {
+        let started = Date()
+        var total: Tensor? = nil
+        var metrics = StepMetrics(step: step, loss: 0, balance: 0, learningRate: 0, gradNorm: 0, tokens: 0, seconds: 0,
+                                  t2iLossByMaskRatio: [])
+        func add(_ t: Tensor) { total = total.map { $0 + t } ?? t }
+
+        if config.t2iBatch > 0 {
+            let t2i = t2iLoss()
+            add(t2i.terms.total)
+            if let b = t2i.balance { add(b); metrics.balance += b.item }
+            metrics.t2iMask = t2i.terms.mask.item
+            metrics.t2iScore = t2i.terms.score.item
+            metrics.tokens += t2i.tokens
+            metrics.t2iLossByMaskRatio = t2i.byBucket
+        }
+        if config.mmuBatch > 0 {
+            let mmu = mmuLoss()
+            add(mmu.ntp * config.mmuLossWeight)
+            if let b = mmu.balance { add(b); metrics.balance += b.item }
+            metrics.ntp = mmu.ntp.item
+            metrics.tokens += mmu.tokens
+        }
+        let loss = total!
+        loss.backward()
+        metrics.gradNorm = clipGradNorm(optimizer.parameters, maxNorm: config.clipNorm)
+        let lr = config.schedule.rate(at: step)
+        optimizer.update(learningRate: lr)
+        optimizer.zeroGrad()
+        step += 1
+        metrics.loss = loss.item
+        metrics.learningRate = lr
+        metrics.seconds = Date().timeIntervalSince(started)
+        return metrics
+    }
+
+    /// Masks a batch of images by the cosine schedule and scores the masked positions.
+    private func t2iLoss() -> (terms: D3Diff.Terms, balance: Tensor?, tokens: Int, byBucket: [Float?]) {
+        let v = model.vocab
+        var layouts: [SequenceLayout] = [], draws: [MaskDraw] = []
+        var rows: [Int] = [], targets: [Int] = [], imageOfRow: [Int] = [], balanceRows: [Int] = []
+        let T = builder.t2iLength
+        for b in 0..<config.t2iBatch {
+            let example = corpus.t2i[rng.int(corpus.t2i.count)]
+            let draw = D3Diff.drawMask(imageTokens: model.config.imageTokens, rng: &rng)
+            let dropPrompt = rng.uniform() < config.conditionDropout
+            var ids = example.codes.map { v.imageOffset + $0 }
+            for p in draw.positions { ids[p] = v.mask }
+            let layout = builder.t2i(text: dropPrompt ? [] : example.prompt, imageIDs: ids).0
+            for p in draw.positions {
+                rows.append(b * T + layout.imageRange.lowerBound + p)
+                targets.append(example.codes[p])
+                imageOfRow.append(b)
+            }
+            balanceRows += (0..<T).filter { !layout.isPad[$0] }.map { b * T + $0 }
+            layouts.append(layout)
+            draws.append(draw)
+        }
+        let (hidden, record) = model.forward(layouts, balanceRows: balanceRows)
+        let logits = model.imageLogits(hidden.indexSelect(rows: rows))
+        let terms = D3Diff.loss(logits: logits, targets: targets, imageOfRow: imageOfRow, draws: draws,
+                                alpha: config.alpha, mode: config.d3diffMode)
+        // Per-bucket mean NLL, by each image's mask ratio.
+        let buckets = MaskRatioBuckets.names.count
+        var sum = [Float](repeating: 0, count: buckets), count = [Int](repeating: 0, count: buckets)
+        for (i, nll) in terms.rowNLL.enumerated() {
+            let k = MaskRatioBuckets.bucket(Float(draws[imageOfRow[i]].positions.count) / Float(model.config.imageTokens))
+            sum[k] += nll; count[k] += 1
+        }
+        let byBucket = (0..<buckets).map { count[$0] > 0 ? sum[$0] / Float(count[$0]) : nil }
+        return (terms, record.balanceLoss, balanceRows.count, byBucket)
+    }
+
+    /// Next-token loss on the assistant tokens of a batch of conversation windows.
+    private func mmuLoss() -> (ntp: Tensor, balance: Tensor?, tokens: Int) {
+        let v = model.vocab
+        var layouts: [SequenceLayout] = []
+        for _ in 0..<config.mmuBatch {
+            let example = corpus.mmu[rng.int(corpus.mmu.count)]
+            let window = min(config.mmuTurns, example.turns.count)
+            let start = rng.int(example.turns.count - window + 1)
+            let turns = Array(example.turns[start..<(start + window)])
+            layouts.append(builder.mmu(imageIDs: example.codes.map { v.imageOffset + $0 }, turns: turns,
+                                       userPrefix: corpus.userPrefix, assistantPrefix: corpus.assistantPrefix).0)
+        }
+        let T = layouts.map(\.count).max()!
+        layouts = layouts.map { builder.padded($0, to: T) }
+        var rows: [Int] = [], targets: [Int] = [], balanceRows: [Int] = []
+        for (b, l) in layouts.enumerated() {
+            for t in l.textTargets { rows.append(b * T + t); targets.append(l.ids[t + 1]) }
+            balanceRows += (0..<T).filter { !l.isPad[$0] }.map { b * T + $0 }
+        }
+        let (hidden, record) = model.forward(layouts, balanceRows: balanceRows)
+        let ntp = nextTokenLoss(logits: model.textLogits(hidden.indexSelect(rows: rows)), targets: targets)
+        return (ntp, record.balanceLoss, balanceRows.count)
+    }
+
+    // MARK: checkpoints
+
+    /// Writes weights, AdamW moments, step and RNG state atomically.
+    public func save(path: String, configJSON: String) throws {
+        try TrainingCheckpoint.save(path: path, parameters: optimizer.parameters, optimizer: optimizer,
+                                    state: TrainingState(step: step, rng: rng, extra: [:]), configJSON: configJSON)
+    }
+
+    /// Restores a checkpoint written by `save`; returns its config JSON.
+    @discardableResult
+    public func restore(path: String) throws -> String {
+        let (state, configJSON) = try TrainingCheckpoint.restore(path: path, parameters: optimizer.parameters, optimizer: optimizer)
+        step = state.step
+        rng = state.rng
+        return configJSON
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Tensor
+import FaceModel
+import Training
+
+/// `facestudio train`: the unified model on a data set, resumable, with a progress line and a
+/// JSONL metrics log.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the unified model (T2I with D3Diff + MMU with NTP) on a data set.",
+        discussion: """
+        Writes into --out: checkpoint.safetensors (weights, AdamW moments, step, RNG; every \
+        checkpoint_every steps and on Ctrl-C), metrics.jsonl (one line per log_every steps), \
+        tokenizer.json (trained from the data set's text unless present), image_codes.bin (the data \
+        set encoded once by the image tokenizer), and at the end a model directory in --out/model.
+        """)
+
+    @Option(help: "Data set directory (captions.jsonl, llava_train.json, images/).")
+    var data: String
+
+    @Option(help: "JSON file: model settings at the top level, optional \"training\" object.")
+    var config: String
+
+    @Option(help: "Output directory for checkpoints, logs and the trained model.")
+    var out: String
+
+    @Option(help: "Directory holding the trained image tokenizer.")
+    var imageTokenizer: String = "Models"
+
+    @Flag(help: "Continue from --out/checkpoint.safetensors.")
+    var resume = false
+
+    @Option(help: "Total optimiser steps (overrides training.steps).")
+    var steps: Int?
+
+    @Flag(help: "Print a JSON summary at the end instead of text.")
+    var json = false
+
+    func run() throws {
+        var modelConfig = try ModelConfig.load(path: config)
+        var trainConfig = try decodeTrainingSection(path: config)
+        if let steps { trainConfig.steps = steps }
+        try trainConfig.validate()
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let checkpoint = out + "/checkpoint.safetensors"
+        if FileManager.default.fileExists(atPath: checkpoint) && !resume {
+            throw ValidationError("\(checkpoint) exists: pass --resume to continue it, or choose another --out")
+        }
+
+        let textTokenizer = try trainOrLoadTextTokenizer(vocab: modelConfig.textVocabSize)
+        modelConfig.textVocabSize = textTokenizer.bpeVocabSize
+        try modelConfig.validate()
+
+        let imageTokenizerDirectory = imageTokenizer
+        let imageTokenizer = try ImageTokenizer.load(directory: imageTokenizerDirectory)
+        guard imageTokenizer.config.codebookSize == modelConfig.imageCodebookSize, imageTokenizer.config.tokenCount == modelConfig.imageTokens else {
+            throw ValidationError("image tokenizer has \(imageTokenizer.config.codebookSize) codes × \(imageTokenizer.config.tokenCount) tokens; config wants \(modelConfig.imageCodebookSize) × \(modelConfig.imageTokens)")
+        }
+        let images = try CorpusBuilder.images(dataDirectory: data)
+        let codes = try CorpusBuilder.imageCodes(
+            dataDirectory: data, images: images, tokens: modelConfig.imageTokens, cachePath: out + "/image_codes.bin",
+            fingerprint: try ModelDirectory.imageTokenizerFingerprint(directory: imageTokenizerDirectory), showProgress: !json) { image in try imageTokenizer.encode(image) }
+        let corpus = try CorpusBuilder.corpus(dataDirectory: data, split: "train", tokenizer: textTokenizer, codes: codes)
+
+        let model = UnifiedModel(config: modelConfig, seed: trainConfig.seed)
+        let trainer = try UnifiedTrainer(model: model, config: trainConfig, corpus: corpus)
+        let configJSON = String(decoding: try modelConfig.jsonData(), as: UTF8.self)
+        let metricsPath = out + "/metrics.jsonl"
+        if resume && FileManager.default.fileExists(atPath: checkpoint) {
+            try trainer.restore(path: checkpoint)
+            try MetricsLog.truncate(path: metricsPath, after: trainer.step)
+        } else {
+            try? FileManager.default.removeItem(atPath: metricsPath)
+        }
+        let log = try MetricsLog(path: metricsPath)
+
+        let interrupt = InterruptFlag()
+        let progress = ProgressLine(label: "train", total: trainConfig.steps, unit: "step", startCount: trainer.step, enabled: !json)
+        var tokens = 0, seconds = 0.0
+        var recent: [Float] = []
+        while trainer.step < trainConfig.steps && !interrupt.isSet {
+            let m = trainer.trainStep()
+            tokens += m.tokens; seconds += m.seconds
+            recent.append(m.loss); if recent.count > 20 { recent.removeFirst() }
+            if m.step % trainConfig.logEvery == 0 { try log.append(m) }
+            if trainer.step % trainConfig.checkpointEvery == 0 { try trainer.save(path: checkpoint, configJSON: configJSON) }
+            let mean = recent.reduce(0, +) / Float(recent.count)
+            progress.update(trainer.step, extra: String(format: "loss %.3f  %.0f tok/s", mean, Double(tokens) / max(seconds, 1e-9)))
+        }
+        try trainer.save(path: checkpoint, configJSON: configJSON)
+        progress.finish(trainer.step)
+        if interrupt.isSet {
+            FileHandle.standardError.write(Data("interrupted at step \(trainer.step); checkpoint saved, continue with --resume\n".utf8))
+            throw ExitCode(130)
+        }
+        let modelDir = out + "/model"
+        try ModelDirectory.export(model: model, textTokenizer: textTokenizer, imageTokenizerDirectory: imageTokenizerDirectory, to: modelDir)
+        if json {
+            let summary: [String: Any] = ["steps": trainer.step, "model": modelDir, "tokens_per_s": Double(tokens) / max(seconds, 1e-9)]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print("trained \(trainer.step) steps; model written to \(modelDir)")
+        }
+    }
+
+    /// The tokenizer in --out, or one trained on the data set's captions and conversations.
+    func trainOrLoadTextTokenizer(vocab: Int) throws -> TextTokenizer {
+        let path = out + "/tokenizer.json"
+        if FileManager.default.fileExists(atPath: path) { return try TextTokenizer(contentsOf: path) }
+        let texts = try CorpusBuilder.texts(dataDirectory: data)
+        let progress = ProgressLine(label: "text tokenizer", total: vocab, unit: "merge", enabled: !json)
+        let tokenizer = try TextTokenizer.train(texts: texts, vocabSize: vocab + TextTokenizer.defaultSpecialTokens.count) { done, _ in
+            progress.update(done)
+        }
+        progress.finish()
+        try tokenizer.save(to: path)
+        return tokenizer
+    }
+
+    func decodeTrainingSection(path: String) throws -> TrainConfig {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read") }
+        do { return try JSONDecoder().decode(TrainingFile.self, from: data).training } catch let e as DecodingError {
+            throw ValidationError("\(path): training: \(describe(e))")
+        }
+    }
+}
