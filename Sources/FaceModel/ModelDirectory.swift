@@ -35,6 +35,13 @@ public struct ModelDirectory {
         try model.allParameters.load(from: SafetensorsFile(path: path + "/" + ModelDirectory.weightsFile))
     }
 
+    /// An in-memory model (benchmarks, tests, a model being trained); nothing is checked.
+    public init(config: ModelConfig, model: UnifiedModel, textTokenizer: TextTokenizer, imageTokenizer: ImageTokenizer,
+                path: String = "<memory>") {
+        self.path = path; self.config = config; self.model = model
+        self.textTokenizer = textTokenizer; self.imageTokenizer = imageTokenizer
+    }
+
     /// Writes a model directory: config, weights (F16 to keep `Models/` small), text tokenizer,
     /// and a copy of the image tokenizer's files from `imageTokenizerDirectory`.
     public static func export(model: UnifiedModel, textTokenizer: TextTokenizer, imageTokenizerDirectory: String,

@@ -14,6 +14,11 @@ public struct SequenceLayout: Sendable {
     public var textStart: Int
 
     public var count: Int { ids.count }
+
+    public init(task: Task, ids: [Int], imageRange: Range<Int>, isPad: [Bool], textTargets: [Int], textStart: Int) {
+        self.task = task; self.ids = ids; self.imageRange = imageRange; self.isPad = isPad
+        self.textTargets = textTargets; self.textStart = textStart
+    }
 }
 
 /// Builds T2I and MMU sequences and their omni-attention masks (DESIGN.md "Vocabulary and

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The JSONL training log: one `StepMetrics` object per line, appended as training goes.
 public final class MetricsLog {

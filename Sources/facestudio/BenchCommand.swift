@@ -15,6 +15,12 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Matrix size for the matmul figures.")
     var size = 1024
 
+    @Option(name: .long, help: "Model directory for the model figures (a random model of the default size when it does not load).")
+    var model = "Models"
+
+    @Flag(name: .long, help: "Only the matmul figures.")
+    var kernelsOnly = false
+
     func run() throws {
         var results: [(String, Double)] = []
         func record(_ key: String, _ value: Double) {
@@ -44,6 +50,20 @@ struct BenchCommand: ParsableCommand {
         let tRow = Bench.time { gemmOneRowSgemm(y, x, w, n) }
         record("gemv_gflops", 2 * Double(n * n) / tGemv / 1e9)
         record("gemv_speedup_over_1row_sgemm", tRow / tGemv)
+
+        if !kernelsOnly {
+            let bench = try ModelBench(directory: model)
+            if !json { print("model figures on: \(bench.source)") }
+            let (stepMs, imageMs) = try bench.generation()
+            record("maskgit_step_ms", stepMs)
+            record("image_ms", imageMs)
+            let decode = try bench.decoding(context: 256)
+            record("decode_tokens_per_s_kv", decode.kv)
+            record("decode_tokens_per_s_nokv", decode.noKV)
+            let train = try bench.training(sgemmPeak: peak)
+            record("train_tokens_per_s", train.tokensPerS)
+            record("train_mfu", train.mfu)
+        }
 
         if json {
             var obj: [String: Double] = [:]

@@ -1,0 +1,123 @@
+import Tensor
+
+/// What a resumed run needs besides weights and optimizer moments.
+public struct TrainingState: Equatable {
+    /// Training steps completed.
+    public var step: Int
+    /// The trainer's random stream, exactly where it stopped.
+    public var rng: RNG
+    /// Free-form strings a trainer wants back (data cursor, schedule name...).
+    public var extra: [String: String]
+
+    public init(step: Int, rng: RNG, extra: [String: String] = [:]) {
+        self.step = step
+        self.rng = rng
+        self.extra = extra
+    }
+}
+
+/// Training checkpoints: one safetensors file (DESIGN.md "Checkpoints and formats"), F32 so a
+/// resumed run continues bit for bit.
+///
+/// Tensors: the weights under their own names, AdamW moments as `optimizer.m.<name>` and
+/// `optimizer.v.<name>`. `__metadata__`: `format`, `step`, `optimizer.step`, `rng` (JSON: the
+/// four xoshiro256** words as hex strings), `config` (the run's config JSON) and each `extra`
+/// entry as `extra.<key>`.
+public enum TrainingCheckpoint {
+    public static let format = "facestudio-training-checkpoint-v1"
+
+    /// Writes the checkpoint atomically (temporary file, then rename): a kill mid-write leaves
+    /// the previous checkpoint in place.
+    public static func save(path: String, parameters: [Parameter], optimizer: AdamW, state: TrainingState,
+                            configJSON: String) throws {
+        var tensors = parameters.map { (name: $0.name, tensor: $0.tensor) }
+        for (i, parameter) in optimizer.parameters.enumerated() {
+            tensors.append((name: momentName("m", parameter.name), tensor: optimizer.m[i]))
+            tensors.append((name: momentName("v", parameter.name), tensor: optimizer.v[i]))
+        }
+        var metadata: [String: String] = [
+            "format": format,
+            "step": String(state.step),
+            "optimizer.step": String(optimizer.step),
+            "rng": "[" + state.rng.state.map { JSONWriter.quoted(hex($0)) }.joined(separator: ",") + "]",
+            "config": configJSON,
+        ]
+        for (key, value) in state.extra { metadata["extra." + key] = value }
+        try SafetensorsFile.write(tensors, metadata: metadata, dtype: .f32, to: path)
+    }
+
+    /// Strictly restores weights and moments into the existing tensors and `optimizer` (every
+    /// tensor present with its shape, nothing unused); returns the state and the config JSON.
+    /// Everything is checked before anything is overwritten, so a failure changes nothing.
+    public static func restore(path: String, parameters: [Parameter], optimizer: AdamW) throws
+        -> (state: TrainingState, configJSON: String)
+    {
+        let file = try SafetensorsFile(path: path)
+        func fail(_ key: String, _ problem: String) -> SafetensorsError {
+            SafetensorsError(path: path, subject: "__metadata__." + key, problem: problem)
+        }
+        func field(_ key: String) throws -> String {
+            guard let value = file.metadata[key] else { throw fail(key, "missing (not a training checkpoint?)") }
+            return value
+        }
+        func count(_ key: String) throws -> Int {
+            let text = try field(key)
+            guard let value = Int(text), value >= 0 else {
+                throw fail(key, "expected a non-negative integer, found \(JSONWriter.quoted(String(text.prefix(40))))")
+            }
+            return value
+        }
+
+        let found = try field("format")
+        guard found == format else { throw fail("format", "expected \(JSONWriter.quoted(format)), found \(JSONWriter.quoted(String(found.prefix(60))))") }
+        let step = try count("step")
+        let optimizerStep = try count("optimizer.step")
+        let rng = try parseRNG(try field("rng"), fail: { fail("rng", $0) })
+        let configJSON = try field("config")
+        var extra: [String: String] = [:]
+        for (key, value) in file.metadata where key.hasPrefix("extra.") { extra[String(key.dropFirst("extra.".count))] = value }
+
+        let m = optimizer.parameters.map { Tensor(zeros: $0.tensor.shape) }
+        let v = optimizer.parameters.map { Tensor(zeros: $0.tensor.shape) }
+        var targets = parameters
+        for (i, parameter) in optimizer.parameters.enumerated() {
+            targets.append(Parameter(name: momentName("m", parameter.name), tensor: m[i], decay: false))
+            targets.append(Parameter(name: momentName("v", parameter.name), tensor: v[i], decay: false))
+        }
+        try targets.load(from: file)
+        optimizer.restore(step: optimizerStep, m: m, v: v)
+        return (TrainingState(step: step, rng: rng, extra: extra), configJSON)
+    }
+
+    static func momentName(_ moment: String, _ parameter: String) -> String { "optimizer.\(moment).\(parameter)" }
+
+    private static func hex(_ word: UInt64) -> String {
+        let digits = String(word, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// The `rng` entry: a JSON array of four 16-digit hex strings, not all zero (xoshiro's
+    /// all-zero state would only ever produce zeros).
+    private static func parseRNG(_ text: String, fail: (String) -> SafetensorsError) throws -> RNG {
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(Array(text.utf8))
+        } catch let error as JSONSyntaxError {
+            throw fail("invalid JSON at byte \(error.offset): \(error.reason)")
+        }
+        guard case let .array(items) = value, items.count == 4 else {
+            throw fail("expected an array of 4 hex strings, found \(value.kindDescription)")
+        }
+        var words: [UInt64] = []
+        for item in items {
+            guard case let .string(digits) = item, digits.count == 16, let word = UInt64(digits, radix: 16) else {
+                throw fail("expected an array of 4 hex strings of 16 digits")
+            }
+            words.append(word)
+        }
+        if words.allSatisfy({ $0 == 0 }) { throw fail("all-zero state is invalid") }
+        var rng = RNG(seed: 0)
+        rng.state = words
+        return rng
+    }
+}

@@ -1,0 +1,406 @@
+import Foundation
+import Tensor
+import Imaging
+import FaceData
+import FaceModel
+
+/// How the image tokenizer is trained: the `"training"` object of a tokenizer config file
+/// (snake_case keys, every key optional).
+public struct TokenizerTrainConfig: Codable, Equatable, Sendable {
+    public var steps: Int = 6000
+    public var batchSize: Int = 16
+    public var learningRate: Float = 2e-3
+    public var minLearningRateRatio: Float = 0.05
+    public var warmupSteps: Int = 200
+    public var weightDecay: Float = 0
+    public var beta2: Float = 0.99
+    public var clipNorm: Float = 1.0
+    /// `"l2"` (mean squared error, what PSNR measures) or `"l1"`.
+    public var reconstruction: ReconstructionLoss = .l2
+    /// Weight of the image-gradient term: L1 between horizontal and vertical pixel differences
+    /// of reconstruction and original (sharpens edges; 0 turns it off).
+    public var gradientLossWeight: Float = 0
+    /// Mirror half of the training images left–right (faces are close to symmetric).
+    public var flipAugment: Bool = true
+    public var checkpointEvery: Int = 200
+    public var logEvery: Int = 10
+    public var seed: UInt64 = 0
+
+    public enum ReconstructionLoss: String, Codable, Sendable { case l1, l2 }
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case steps, batchSize = "batch_size", learningRate = "learning_rate", minLearningRateRatio = "min_learning_rate_ratio"
+        case warmupSteps = "warmup_steps", weightDecay = "weight_decay", beta2, clipNorm = "clip_norm"
+        case reconstruction, gradientLossWeight = "gradient_loss_weight", flipAugment = "flip_augment"
+        case checkpointEvery = "checkpoint_every", logEvery = "log_every", seed
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TokenizerTrainConfig()
+        func v<T: Decodable>(_ k: CodingKeys, _ def: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? def }
+        steps = try v(.steps, d.steps)
+        batchSize = try v(.batchSize, d.batchSize)
+        learningRate = try v(.learningRate, d.learningRate)
+        minLearningRateRatio = try v(.minLearningRateRatio, d.minLearningRateRatio)
+        warmupSteps = try v(.warmupSteps, d.warmupSteps)
+        weightDecay = try v(.weightDecay, d.weightDecay)
+        beta2 = try v(.beta2, d.beta2)
+        clipNorm = try v(.clipNorm, d.clipNorm)
+        reconstruction = try v(.reconstruction, d.reconstruction)
+        gradientLossWeight = try v(.gradientLossWeight, d.gradientLossWeight)
+        flipAugment = try v(.flipAugment, d.flipAugment)
+        checkpointEvery = try v(.checkpointEvery, d.checkpointEvery)
+        logEvery = try v(.logEvery, d.logEvery)
+        seed = try v(.seed, d.seed)
+    }
+
+    public func validate() throws {
+        func check(_ ok: Bool, _ field: String, _ why: String) throws {
+            if !ok { throw TrainingError.config("training.\(field): \(why)") }
+        }
+        try check(steps > 0, "steps", "must be positive")
+        try check(batchSize > 0, "batch_size", "must be positive")
+        try check(learningRate > 0, "learning_rate", "must be positive")
+        try check((0...1).contains(minLearningRateRatio), "min_learning_rate_ratio", "must be in [0, 1]")
+        try check(warmupSteps >= 0, "warmup_steps", "must not be negative")
+        try check(weightDecay >= 0, "weight_decay", "must not be negative")
+        try check(beta2 > 0 && beta2 < 1, "beta2", "must be in (0, 1)")
+        try check(clipNorm > 0, "clip_norm", "must be positive")
+        try check(gradientLossWeight >= 0, "gradient_loss_weight", "must not be negative")
+        try check(checkpointEvery > 0, "checkpoint_every", "must be positive")
+        try check(logEvery > 0, "log_every", "must be positive")
+    }
+
+    public var schedule: WarmupCosine {
+        WarmupCosine(peak: learningRate, minLR: learningRate * minLearningRateRatio, warmupSteps: warmupSteps, totalSteps: steps)
+    }
+}
+
+/// A tokenizer config file: the model settings at the top level (`ImageTokenizerConfig` keys)
+/// and an optional `"training"` object.
+public struct TokenizerConfigFile: Codable, Sendable {
+    public var model: ImageTokenizerConfig
+    public var training: TokenizerTrainConfig
+
+    public init(model: ImageTokenizerConfig = ImageTokenizerConfig(), training: TokenizerTrainConfig = TokenizerTrainConfig()) {
+        self.model = model; self.training = training
+    }
+
+    enum CodingKeys: String, CodingKey { case training }
+
+    public init(from decoder: Decoder) throws {
+        model = try ImageTokenizerConfig(from: decoder)
+        training = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(TokenizerTrainConfig.self, forKey: .training)
+            ?? TokenizerTrainConfig()
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try model.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(training, forKey: .training)
+    }
+
+    /// Decodes and validates a config file's bytes. Decoding failures are rethrown as the
+    /// `DecodingError` (the command line turns its key path into a one-line message).
+    public static func decode(_ data: Data, path: String) throws -> TokenizerConfigFile {
+        let file = try JSONDecoder().decode(TokenizerConfigFile.self, from: data)
+        do { try file.model.validate() } catch { throw TrainingError.config("\(path): \(error)") }
+        do { try file.training.validate() } catch { throw TrainingError.config("\(path): \(error)") }
+        return file
+    }
+
+    /// Deterministic pretty JSON (stored in checkpoints).
+    public func jsonString() throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try enc.encode(self), as: UTF8.self)
+    }
+}
+
+/// Equal-sized RGB images held as one byte array (a 20k-image set is ~250 MB as bytes, 4× that
+/// as floats), turned into float batches on demand.
+public struct TokenizerImageSet: Sendable {
+    public let side: Int
+    public let count: Int
+    public let ids: [String]
+    private let pixels: [UInt8]
+
+    public init(images: [RGBImage], ids: [String], side: Int) throws {
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(images.count * side * side * 3)
+        for (i, image) in images.enumerated() {
+            guard image.width == side && image.height == side else {
+                throw TrainingError.data("\(ids[i]): \(image.width)×\(image.height) pixels, the tokenizer needs \(side)×\(side)")
+            }
+            pixels += image.pixels
+        }
+        self.side = side
+        self.count = images.count
+        self.ids = ids
+        self.pixels = pixels
+    }
+
+    /// The images of one split of a data set directory (`captions.jsonl` + `images/`), decoded
+    /// in parallel. `limit` keeps the first n (in file order).
+    public static func load(dataDirectory dir: String, split: String, side: Int, limit: Int? = nil) throws -> TokenizerImageSet {
+        var records = try FaceDataset.loadCaptions(directory: dir).filter { $0.split == split }
+        if let limit { records = Array(records.prefix(limit)) }
+        if records.isEmpty { throw TrainingError.data("\(dir)/captions.jsonl: no images in split \"\(split)\"") }
+        let paths = records.map { dir + "/" + $0.image }
+        let results = UnsafeMutableBufferPointer<Result<RGBImage, Error>?>.allocate(capacity: paths.count)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+            results[i] = Result { try PNGCodec.read(path: paths[i]) }
+        }
+        var images: [RGBImage] = []
+        images.reserveCapacity(paths.count)
+        for i in 0..<paths.count {
+            switch results[i]! {
+            case .success(let image): images.append(image)
+            case .failure(let error): throw TrainingError.data("\(error)")
+            }
+        }
+        return try TokenizerImageSet(images: images, ids: records.map(\.id), side: side)
+    }
+
+    public func image(_ i: Int) -> RGBImage {
+        let n = side * side * 3
+        return RGBImage(width: side, height: side, pixels: Array(pixels[(i * n)..<((i + 1) * n)]))
+    }
+
+    /// A batch [B, 3, side, side] in [-1, 1]; `flip[b]` mirrors image b left–right.
+    public func batch(_ indices: [Int], flip: [Bool]) -> Tensor {
+        let plane = side * side
+        let out = Tensor(uninitialized: [indices.count, 3, side, side])
+        pixels.withUnsafeBufferPointer { px in
+            for (b, index) in indices.enumerated() {
+                let src = px.baseAddress! + index * plane * 3, dst = out.data + b * 3 * plane
+                for y in 0..<side {
+                    for x in 0..<side {
+                        let sx = flip[b] ? side - 1 - x : x
+                        for c in 0..<3 { dst[c * plane + y * side + x] = Float(src[(y * side + sx) * 3 + c]) * (2 / 255) - 1 }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// What one optimiser step did (a line of `metrics.jsonl`).
+public struct TokenizerStepMetrics: Codable, Sendable {
+    public var step: Int
+    public var loss: Float
+    public var reconstruction: Float
+    public var commitment: Float
+    public var sampleEntropy: Float
+    public var codebookEntropy: Float
+    /// PSNR of the batch from its mean squared error (images in [0, 255]).
+    public var batchPSNR: Float
+    public var learningRate: Float
+    public var gradNorm: Float
+    public var images: Int
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case step, loss, reconstruction, commitment, sampleEntropy = "sample_entropy", codebookEntropy = "codebook_entropy"
+        case batchPSNR = "batch_psnr_db", learningRate = "lr", gradNorm = "grad_norm", images, seconds
+    }
+}
+
+/// The tokenizer's training loss (DESIGN.md "Image tokenizer"):
+/// reconstruction (L2 or L1, plus an optional image-gradient L1 term)
+/// + `w_c·(‖sg(q)−z‖² + β‖q−sg(z)‖²)` + `w_e·(mean H(σ(T·z)) − mean_c H(mean_batch σ(T·z_c)))`.
+public enum TokenizerLoss {
+    public struct Terms {
+        public var total: Tensor
+        public var reconstruction: Tensor
+        /// Mean squared error in [-1, 1] units, whatever the reconstruction loss (for PSNR).
+        public var meanSquaredError: Float
+        public var lfq: LFQ.Losses
+    }
+
+    public static func terms(tokenizer: ImageTokenizer, images x: Tensor, config: TokenizerTrainConfig) -> Terms {
+        let m = tokenizer.config
+        let z = tokenizer.encodeLatents(x)
+        let q = LFQ.quantize(z)
+        let y = tokenizer.decodeLatents(q)
+        let diff = y - x
+        let mse = GradMode.withoutGrad { diff.square().mean().item }
+        var reconstruction = config.reconstruction == .l2 ? diff.square().mean() : diff.abs().mean()
+        if config.gradientLossWeight > 0 {
+            reconstruction = reconstruction + imageGradientL1(y, x) * config.gradientLossWeight
+        }
+        let lfq = LFQ.losses(z: z, q: q, beta: m.commitmentBeta, temperature: m.entropyTemperature)
+        let total = reconstruction + lfq.commitment * m.commitmentWeight + lfq.entropy * m.entropyWeight
+        return Terms(total: total, reconstruction: reconstruction, meanSquaredError: mse, lfq: lfq)
+    }
+
+    /// Mean |∂y − ∂x| over horizontal and vertical neighbour differences of [B, C, H, W] images.
+    static func imageGradientL1(_ y: Tensor, _ x: Tensor) -> Tensor {
+        let H = y.shape[2], W = y.shape[3]
+        let d = y - x.detach()
+        let dx = d.slice(axis: 3, 1..<W) - d.slice(axis: 3, 0..<(W - 1))
+        let dy = d.slice(axis: 2, 1..<H) - d.slice(axis: 2, 0..<(H - 1))
+        return (dx.abs().mean() + dy.abs().mean()) * 0.5
+    }
+
+    /// PSNR in dB of a mean squared error measured on [-1, 1] images (peak-to-peak 2).
+    public static func psnr(meanSquaredError mse: Float) -> Float {
+        mse > 0 ? 10 * log10f(4 / mse) : .infinity
+    }
+}
+
+/// Trains an `ImageTokenizer` with AdamW, warmup + cosine and gradient clipping.
+///
+/// The batch of step s is a pure function of (seed, s): epoch e visits the training images in
+/// a permutation drawn from (seed, e), and flips come from (seed, s). So a resumed run repeats
+/// an uninterrupted one bit for bit from the step count alone (the RNG is checkpointed too).
+public final class TokenizerTrainer {
+    public let tokenizer: ImageTokenizer
+    public let config: TokenizerTrainConfig
+    public let optimizer: AdamW
+    public let images: TokenizerImageSet
+    public private(set) var step = 0
+    private var rng: RNG
+    private var permutation: (epoch: Int, order: [Int])?
+
+    public init(tokenizer: ImageTokenizer, config: TokenizerTrainConfig, images: TokenizerImageSet) throws {
+        try config.validate()
+        guard images.count > 0 else { throw TrainingError.data("no training images") }
+        guard images.side == tokenizer.config.imageSize else {
+            throw TrainingError.data("images are \(images.side)×\(images.side), the tokenizer needs \(tokenizer.config.imageSize)")
+        }
+        self.tokenizer = tokenizer
+        self.config = config
+        self.images = images
+        optimizer = AdamW(parameters: tokenizer.allParameters, learningRate: config.learningRate, beta2: config.beta2,
+                          weightDecay: config.weightDecay)
+        rng = RNG(seed: config.seed)
+    }
+
+    /// Image indices of a step's batch.
+    func batchIndices(step: Int) -> [Int] {
+        let B = config.batchSize, N = images.count
+        return (0..<B).map { b in
+            let position = step * B + b
+            let epoch = position / N
+            if permutation?.epoch != epoch {
+                var order = Array(0..<N)
+                var r = RNG(seed: config.seed).derived(0x5EED_0000 &+ UInt64(epoch))
+                for i in stride(from: N - 1, to: 0, by: -1) { order.swapAt(i, r.int(i + 1)) }
+                permutation = (epoch, order)
+            }
+            return permutation!.order[position % N]
+        }
+    }
+
+    /// One optimiser step on the next batch.
+    public func trainStep() -> TokenizerStepMetrics {
+        let started = Date()
+        let indices = batchIndices(step: step)
+        var flipRNG = RNG(seed: config.seed).derived(UInt64(step))
+        let flips = indices.map { _ in config.flipAugment && flipRNG.uniform() < 0.5 }
+        let x = images.batch(indices, flip: flips)
+        let terms = TokenizerLoss.terms(tokenizer: tokenizer, images: x, config: config)
+        terms.total.backward()
+        let gradNorm = clipGradNorm(optimizer.parameters, maxNorm: config.clipNorm)
+        let lr = config.schedule.rate(at: step)
+        optimizer.update(learningRate: lr)
+        optimizer.zeroGrad()
+        // Keeps the checkpointed stream moving with the steps (nothing else draws from it yet).
+        _ = rng.next()
+        let metrics = TokenizerStepMetrics(
+            step: step, loss: terms.total.item, reconstruction: terms.reconstruction.item,
+            commitment: terms.lfq.commitment.item, sampleEntropy: terms.lfq.sampleEntropy.item,
+            codebookEntropy: terms.lfq.codebookEntropy.item, batchPSNR: TokenizerLoss.psnr(meanSquaredError: terms.meanSquaredError),
+            learningRate: lr, gradNorm: gradNorm, images: indices.count, seconds: Date().timeIntervalSince(started))
+        step += 1
+        return metrics
+    }
+
+    /// Writes weights, AdamW moments, step and RNG state atomically.
+    public func save(path: String, configJSON: String) throws {
+        try TrainingCheckpoint.save(path: path, parameters: optimizer.parameters, optimizer: optimizer,
+                                    state: TrainingState(step: step, rng: rng, extra: [:]), configJSON: configJSON)
+    }
+
+    /// Restores a checkpoint written by `save`; returns its config JSON.
+    @discardableResult
+    public func restore(path: String) throws -> String {
+        let (state, configJSON) = try TrainingCheckpoint.restore(path: path, parameters: optimizer.parameters, optimizer: optimizer)
+        step = state.step
+        rng = state.rng
+        return configJSON
+    }
+}
+
+/// Held-out figures of a tokenizer (`facestudio tokenizer eval --json`).
+public struct TokenizerEvaluation: Codable, Sendable {
+    /// Mean over images of each image's PSNR (8-bit RGB, peak 255).
+    public var psnrDB: Double
+    /// Fraction of the 2^bits codes used at least once on the set.
+    public var codebookUsage: Double
+    /// exp(entropy) of the code distribution over all positions of the set.
+    public var perplexity: Double
+    public var images: Int
+    public var codebookSize: Int
+
+    enum CodingKeys: String, CodingKey {
+        case psnrDB = "psnr_db", codebookUsage = "codebook_usage", perplexity, images, codebookSize = "codebook_size"
+    }
+
+    /// Encodes and decodes every image (batch 1 on the inference path, images spread over the
+    /// engine's workers with OpenBLAS single-threaded meanwhile).
+    public static func evaluate(tokenizer: ImageTokenizer, images: TokenizerImageSet,
+                                progress: ((Int) -> Void)? = nil) throws -> (TokenizerEvaluation, reconstructions: [RGBImage]) {
+        let n = images.count
+        let psnr = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+        let codes = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: n)
+        let recs = UnsafeMutableBufferPointer<RGBImage?>.allocate(capacity: n)
+        codes.initialize(repeating: []); recs.initialize(repeating: nil)
+        defer { psnr.deallocate(); codes.deinitialize(); codes.deallocate(); recs.deinitialize(); recs.deallocate() }
+        let failure = ErrorSlot()
+        let done = Counter()
+        Threading.parallelSerialBLAS(n) { i in
+            do {
+                let original = images.image(i)
+                let c = try tokenizer.encode(original)
+                let r = try tokenizer.decode(c)
+                codes[i] = c; recs[i] = r
+                psnr[i] = min(ImageOps.psnr(original, r), 100)
+            } catch {
+                failure.set(error)
+            }
+            progress?(done.increment())
+        }
+        if let error = failure.error { throw error }
+        var histogram = [Int](repeating: 0, count: tokenizer.config.codebookSize)
+        for c in codes { for k in c { histogram[k] += 1 } }
+        let total = Double(histogram.reduce(0, +))
+        var entropy = 0.0
+        for h in histogram where h > 0 { let p = Double(h) / total; entropy -= p * Foundation.log(p) }
+        let eval = TokenizerEvaluation(
+            psnrDB: psnr.reduce(0, +) / Double(n), codebookUsage: Double(histogram.filter { $0 > 0 }.count) / Double(histogram.count),
+            perplexity: Foundation.exp(entropy), images: n, codebookSize: histogram.count)
+        return (eval, recs.map { $0! })
+    }
+}
+
+/// First error seen by parallel workers.
+private final class ErrorSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var error: Error?
+    func set(_ e: Error) { lock.withLock { if error == nil { error = e } } }
+}
+
+/// A thread-safe counter for progress reports from parallel workers.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int { lock.withLock { value += 1; return value } }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Tensor
+import Imaging
+import FaceModel
+import Inference
+import Training
+
+/// The model-level figures of `facestudio bench`: generation, chat decoding and training speed.
+/// They run on the model in `directory` when it loads, else on a randomly initialised model of
+/// the default configuration (speed does not depend on the weights).
+struct ModelBench {
+    let engine: Engine
+    let source: String
+
+    init(directory: String) throws {
+        if let loaded = try? Engine(modelDirectory: directory) {
+            engine = loaded
+            source = directory
+            return
+        }
+        let config = ModelConfig()
+        let text = try TextTokenizer.train(texts: ["a young woman with long wavy brown hair and green eyes"],
+                                           vocabSize: 300)
+        let image = try ImageTokenizer(config: ImageTokenizerConfig())
+        engine = Engine(directory: ModelDirectory(config: config, model: UnifiedModel(config: config), textTokenizer: text,
+                                                   imageTokenizer: image))
+        source = "random default config"
+    }
+
+    /// Milliseconds per MaskGIT step and per image (K = 12, CFG on, preview decode included).
+    func generation() throws -> (stepMs: Double, imageMs: Double) {
+        var options = GenerateOptions()
+        options.previews = true
+        let prompt = "a smiling young woman with long wavy blond hair, green eyes and round eyeglasses"
+        _ = try engine.generate(prompt: prompt, options: options)  // warm-up
+        var best = Double.infinity
+        for seed in 1...2 {
+            options.seed = UInt64(seed)
+            let t0 = Bench.now()
+            _ = try engine.generate(prompt: prompt, options: options) { _ in }
+            best = min(best, Bench.now() - t0)
+        }
+        return (best * 1000 / Double(options.steps), best * 1000)
+    }
+
+    /// Tokens per second decoding at a context of about `context` tokens, with the KV cache and
+    /// by recomputing the whole sequence for each token.
+    func decoding(context: Int, tokens: Int = 24) throws -> (kv: Double, noKV: Double) {
+        let model = engine.directory.model
+        let builder = SequenceBuilder(config: engine.directory.config)
+        let v = model.vocab
+        let image = [Int](repeating: v.imageOffset, count: builder.imageTokens)
+        let textLength = max(context - builder.imageTokens - 4, 1)
+        let filler = [Int](repeating: 5, count: textLength)
+        let layout = builder.mmu(imageIDs: image, turns: [.init(user: filler, assistant: nil)], userPrefix: [], assistantPrefix: []).0
+        // With the cache: prefill once, then single-token steps (gemv).
+        let cache = KVCache(layers: model.config.layers)
+        _ = GradMode.withoutGrad { model.forward([layout], cache: cache) }
+        var t0 = Bench.now()
+        for i in 0..<tokens {
+            let position = layout.count + i
+            let step = SequenceLayout(task: .mmu, ids: [7], imageRange: layout.imageRange, isPad: [false], textTargets: [], textStart: 0)
+            let mask = Tensor(zeros: [1, 1, position + 1])
+            _ = GradMode.withoutGrad { model.textLogits(model.forward([step], mask: mask, cache: cache, positionOffset: position).hidden) }
+        }
+        let kv = Double(tokens) / (Bench.now() - t0)
+        // Without: the whole sequence every token (fewer tokens: it is slow).
+        let slowTokens = max(tokens / 4, 2)
+        var growing = layout
+        t0 = Bench.now()
+        for _ in 0..<slowTokens {
+            growing.ids.append(7); growing.isPad.append(false)
+            _ = GradMode.withoutGrad { () -> Tensor in
+                let h = model.forward([growing]).hidden
+                return model.textLogits(h.indexSelect(rows: [growing.count - 1]))
+            }
+        }
+        return (kv, Double(slowTokens) / (Bench.now() - t0))
+    }
+
+    /// Training tokens per second and model-FLOPs utilisation against `sgemmPeak` GFLOPS, on a
+    /// synthetic corpus (the data do not change the speed).
+    func training(sgemmPeak: Double, steps: Int = 3) throws -> (tokensPerS: Double, mfu: Double) {
+        let c = engine.directory.config
+        var rng = RNG(seed: 1)
+        let examples = (0..<16).map { _ in
+            (prompt: (0..<40).map { _ in rng.int(c.textVocabSize) }, codes: (0..<c.imageTokens).map { _ in rng.int(c.imageCodebookSize) })
+        }
+        let corpus = TrainingCorpus(
+            t2i: examples.map { T2IExample(prompt: $0.prompt, codes: $0.codes) },
+            mmu: examples.map { MMUExample(codes: $0.codes, turns: [.init(user: Array($0.prompt.prefix(12)), assistant: Array($0.prompt.suffix(12)))]) },
+            userPrefix: [1], assistantPrefix: [2])
+        let model = UnifiedModel(config: c, seed: 3)
+        let trainer = try UnifiedTrainer(model: model, config: TrainConfig(), corpus: corpus)
+        _ = trainer.trainStep()  // warm-up
+        var tokens = 0
+        let t0 = Bench.now()
+        for _ in 0..<steps { tokens += trainer.trainStep().tokens }
+        let seconds = Bench.now() - t0
+        // (6·N_active + 12·L·T·d) FLOPs per token, T ≈ the T2I sequence length.
+        let expert = Double(2 * c.dModel * c.expertHidden)
+        let active = Double(c.layers) * (4 * Double(c.dModel * c.dModel) + Double(c.sharedExperts + c.expertsPerToken) * expert)
+        let T = Double(SequenceBuilder(config: c).t2iLength)
+        let flopsPerToken = 6 * active + 12 * Double(c.layers) * T * Double(c.dModel)
+        let perS = Double(tokens) / seconds
+        return (perS, perS * flopsPerToken / 1e9 / sgemmPeak)
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Tensor
+import FaceModel
+import Training
+
+/// `facestudio model`: inspect a model directory, or write an untrained one (for developing the
+/// studio and the engine before a trained model exists).
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model", abstract: "Inspect or initialise model directories.",
+        subcommands: [Info.self, Init.self])
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a model directory's configuration and size.")
+
+        @Option(help: "Model directory.")
+        var model: String = "Models"
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        struct Report: Encodable {
+            var directory: String
+            var parameters: Int
+            var active_parameters_per_token: Int
+            var text_vocab_size: Int
+            var image_tokens: Int
+            var image_codebook_size: Int
+            var config: ModelConfig
+        }
+
+        func run() throws {
+            let dir = try ModelDirectory(path: model)
+            let c = dir.config
+            let total = dir.model.parameterCount
+            // Per token: attention + the shared and k routed experts of one group.
+            let expert = 2 * c.dModel * c.expertHidden + c.expertHidden + c.dModel
+            let active = c.layers * (4 * c.dModel * c.dModel + (c.sharedExperts + c.expertsPerToken) * expert)
+            let report = Report(directory: model, parameters: total, active_parameters_per_token: active,
+                                text_vocab_size: c.textVocabSize, image_tokens: c.imageTokens,
+                                image_codebook_size: c.imageCodebookSize, config: c)
+            if json { try printJSON(report); return }
+            print("""
+            \(model): \(String(format: "%.2f", Double(total) / 1e6))M parameters, \(String(format: "%.2f", Double(active) / 1e6))M active per token
+              \(c.layers) layers × d_model \(c.dModel), \(c.heads) heads; token MoE \(c.tokenMoE ? "on" : "off") (\(c.sharedExperts) shared + \(c.routedExperts) routed, top-\(c.expertsPerToken)), sequence MoE \(c.sequenceMoE ? "on" : "off")
+              text: \(c.textVocabSize) BPE tokens, prompts up to \(c.maxPromptTokens) tokens; image: \(c.imageTokens) tokens of \(c.imageCodebookSize) codes
+            """)
+        }
+    }
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an untrained (randomly initialised) model directory.",
+            discussion: "The text tokenizer is trained on --data's text; the image tokenizer is copied from --image-tokenizer.")
+
+        @Option(help: "Output model directory.")
+        var out: String
+
+        @Option(help: "Data set whose captions and conversations train the text tokenizer.")
+        var data: String
+
+        @Option(help: "Model settings JSON (defaults when omitted).")
+        var config: String?
+
+        @Option(help: "Directory holding the image tokenizer.")
+        var imageTokenizer: String = "Models"
+
+        @Option(help: "Weight initialisation seed.")
+        var seed: UInt64 = 0
+
+        func run() throws {
+            var c = try config.map { try ModelConfig.load(path: $0) } ?? ModelConfig()
+            let texts = try CorpusBuilder.texts(dataDirectory: data)
+            let tokenizer = try TextTokenizer.train(texts: texts, vocabSize: c.textVocabSize + TextTokenizer.defaultSpecialTokens.count)
+            c.textVocabSize = tokenizer.bpeVocabSize
+            let image = try ImageTokenizer.load(directory: imageTokenizer)
+            c.imageCodebookSize = image.config.codebookSize
+            c.imageTokens = image.config.tokenCount
+            try c.validate()
+            try ModelDirectory.export(model: UnifiedModel(config: c, seed: seed), textTokenizer: tokenizer,
+                                      imageTokenizerDirectory: imageTokenizer, to: out)
+            print("wrote an untrained model to \(out)")
+        }
+    }
+}
