@@ -33,8 +33,9 @@ public final class ChatSession {
     /// Every id in the cache, in order.
     public private(set) var context: [Int]
     public private(set) var turns: [(question: String, answer: String)] = []
-    /// Whether the last answer's `<|eos|>` still has to be fed (it starts the next turn).
-    private var pendingEOS = false
+    /// Tokens of the last answer not yet in the cache (its last token and `<|eos|>`); they
+    /// start the next turn.
+    private var pending: [Int] = []
     private var rng: RNG
 
     init(engine: Engine, codes: [Int]) throws {
@@ -54,7 +55,7 @@ public final class ChatSession {
         cache.truncate(to: engine.builder.imageTokens + 4)
         context = Array(context.prefix(engine.builder.imageTokens + 4))
         turns = []
-        pendingEOS = false
+        pending = []
     }
 
     /// Room left in the context (tokens).
@@ -68,25 +69,27 @@ public final class ChatSession {
         let model = engine.directory.model
         let vocab = model.vocab
         rng = RNG(seed: options.seed)
-        var ids = (pendingEOS ? [vocab.eos] : []) + tokenizer.encode(ChatFormat.userPrefix)
+        var ids = pending + tokenizer.encode(ChatFormat.userPrefix)
         ids += tokenizer.encode(ChatFormat.turnText(question)) + tokenizer.encode(ChatFormat.assistantPrefix)
         guard context.count + ids.count < engine.directory.config.maxSequenceLength else {
             throw InferenceError.invalidOption("question too long: the conversation has \(remaining) tokens left, the question needs \(ids.count + 1) (clear the chat)")
         }
+        pending = []
         var stream = TextDecodeStream(tokenizer: tokenizer, skipSpecial: true)
         var answer = ""
         var (hidden, record) = feed(ids)
         var produced = 0
-        pendingEOS = true
+        let limit = engine.directory.config.maxSequenceLength
         while true {
-            if cancel?.isCancelled == true { break }
+            if cancel?.isCancelled == true { pending = [vocab.eos]; break }
             let next = sample(textLogits: GradMode.withoutGrad { model.textLogits(hidden) }.values, options: options)
-            if next == vocab.eos { break }
+            if next == vocab.eos { pending = [vocab.eos]; break }
             let piece = stream.push(next)
             answer += piece
             onToken?(TokenEvent(text: piece, tokenID: next, routing: RoutingTrace(group: .mmu, record: record, rows: [0])))
             produced += 1
-            if produced >= options.maxTokens || context.count + 1 >= engine.directory.config.maxSequenceLength { break }
+            // A cut answer still ends as in training, with <|eos|>, when the next turn starts.
+            if produced >= options.maxTokens || context.count + 2 >= limit { pending = [next, vocab.eos]; break }
             (hidden, record) = feed([next])
         }
         let tail = stream.finish()

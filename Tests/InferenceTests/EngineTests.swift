@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+import Tensor
+import Imaging
+import FaceModel
+@testable import Inference
+
+/// Writes a tiny random model directory (16×16 images, 4×4 tokens of 8 codes) and loads it.
+final class TinyModelFixture {
+    let path: String
+    let engine: Engine
+
+    init(name: String) throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("fs-engine-\(name)-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let texts = (0..<40).map { "a young woman with green eyes and long hair number \($0 % 7)" } +
+                    ["USER:", " ASSISTANT:", ChatFormat.describeQuestion]
+        let text = try TextTokenizer.train(texts: texts, vocabSize: 300)
+        var imageConfig = ImageTokenizerConfig()
+        imageConfig.imageSize = 16
+        imageConfig.bits = 3
+        imageConfig.channels = [8, 8, 8]
+        imageConfig.resBlocks = [0, 0, 0]
+        imageConfig.groups = 4
+        let image = try ImageTokenizer(config: imageConfig, seed: 1)
+        try image.save(directory: path)
+        var c = ModelConfig()
+        c.textVocabSize = text.bpeVocabSize
+        c.imageCodebookSize = imageConfig.codebookSize
+        c.imageTokens = imageConfig.tokenCount
+        c.dModel = 32; c.layers = 2; c.heads = 2; c.rotaryDims = 8
+        c.maxPromptTokens = 12; c.maxSequenceLength = 200
+        c.routedExperts = 4; c.expertHidden = 16
+        c.sequenceMoE = false
+        c.initStd = 0.3
+        try ModelDirectory.export(model: UnifiedModel(config: c, seed: 7), textTokenizer: text, imageTokenizerDirectory: path, to: path)
+        engine = try Engine(modelDirectory: path)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+@Suite(.serialized) struct EngineTests {
+    @Test func generationIsDeterministicAndEmitsEveryStep() throws {
+        let fixture = try TinyModelFixture(name: "gen")
+        var options = GenerateOptions()
+        options.steps = 5
+        options.seed = 11
+        var events: [StepEvent] = []
+        let a = try fixture.engine.generate(prompt: "a young woman with green eyes", options: options) { events.append($0) }
+        let b = try fixture.engine.generate(prompt: "a young woman with green eyes", options: options)
+        options.seed = 12
+        let c = try fixture.engine.generate(prompt: "a young woman with green eyes", options: options)
+        #expect(a.codes == b.codes && a.image == b.image)
+        #expect(a.codes != c.codes)
+        #expect(events.count == 5)
+        #expect(events.map(\.step) == Array(0..<5))
+        let maskedCounts = events.map { $0.masked.filter { $0 }.count }
+        #expect(maskedCounts == maskedCounts.sorted(by: >) && maskedCounts.last == 0)
+        #expect(events.map(\.revealed.count).reduce(0, +) == 16)
+        #expect(events.allSatisfy { $0.preview?.width == 16 && $0.routing.layers.count == 2 })
+        #expect(events.last!.codes == a.codes)
+        #expect(a.image.width == 16 && a.image.height == 16)
+    }
+
+    @Test func guidanceChangesTheResult() throws {
+        let fixture = try TinyModelFixture(name: "cfg")
+        var options = GenerateOptions()
+        options.steps = 4
+        options.cfg = 0
+        let plain = try fixture.engine.generate(prompt: "green eyes", options: options)
+        options.cfg = 3
+        let guided = try fixture.engine.generate(prompt: "green eyes", options: options)
+        #expect(plain.codes != guided.codes)
+    }
+
+    @Test func cancellationStopsBetweenSteps() throws {
+        let fixture = try TinyModelFixture(name: "cancel")
+        let cancel = Cancellation()
+        var seen = 0
+        #expect(throws: InferenceError.self) {
+            _ = try fixture.engine.generate(prompt: "hair", cancel: cancel) { _ in seen += 1; cancel.cancel() }
+        }
+        #expect(seen == 1)
+    }
+
+    /// The KV-cached chat gives the same greedy answer as recomputing the whole sequence for
+    /// every token, across two turns.
+    @Test func cachedChatEqualsFullRecompute() throws {
+        let fixture = try TinyModelFixture(name: "chat")
+        let engine = fixture.engine
+        let image = RGBImage(width: 16, height: 16, fill: (120, 80, 60))
+        let session = try engine.chat(image: image)
+        var options = ChatOptions()
+        options.maxTokens = 6
+        var streamed: [Int] = []
+        let first = try session.ask("What colour are her eyes?", options: options) { if $0.tokenID >= 0 { streamed.append($0.tokenID) } }
+        _ = try session.ask("Is she smiling?", options: options)
+
+        // Reference: the same context, no cache, one full forward per token.
+        let model = engine.directory.model, tokenizer = engine.directory.textTokenizer, v = model.vocab
+        let builder = SequenceBuilder(config: model.config)
+        var ids = builder.mmu(imageIDs: session.imageCodes.map { v.imageOffset + $0 }, turns: [], userPrefix: [], assistantPrefix: []).0.ids
+        func greedyAnswer(_ question: String, after previous: Bool) -> [Int] {
+            if previous { ids.append(v.eos) }
+            ids += tokenizer.encode(ChatFormat.userPrefix) + tokenizer.encode(ChatFormat.turnText(question)) + tokenizer.encode(ChatFormat.assistantPrefix)
+            var answer: [Int] = []
+            for _ in 0..<6 {
+                let layout = SequenceLayout(task: .mmu, ids: ids, imageRange: 2..<(2 + builder.imageTokens),
+                                            isPad: [Bool](repeating: false, count: ids.count), textTargets: [],
+                                            textStart: builder.imageTokens + 3)
+                let logits = GradMode.withoutGrad { model.textLogits(model.forward([layout]).hidden.indexSelect(rows: [ids.count - 1])) }.values
+                let next = logits.indices.max { logits[$0] < logits[$1] }!
+                if next == v.eos { break }
+                answer.append(next)
+                ids.append(next)
+            }
+            return answer
+        }
+        let reference1 = greedyAnswer("What colour are her eyes?", after: false)
+        #expect(streamed == reference1)
+        #expect(first == tokenizer.decode(reference1, skipSpecial: true))
+        let reference2 = greedyAnswer("Is she smiling?", after: true)
+        #expect(session.turns[1].answer == tokenizer.decode(reference2, skipSpecial: true))
+        #expect(ids.starts(with: session.context) && session.context.count >= ids.count - 1)
+    }
+
+    @Test func loadingIsStrict() throws {
+        let fixture = try TinyModelFixture(name: "strict")
+        // A config that disagrees with the weights' shapes names the tensor.
+        var c = fixture.engine.directory.config
+        c.dModel = 48
+        try AtomicFile.write(Array(try c.jsonData()), to: fixture.path + "/config.json")
+        #expect { try Engine(modelDirectory: fixture.path) } throws: { "\($0)".contains("embed.weight") || "\($0)".contains("shape") }
+        #expect { try Engine(modelDirectory: fixture.path + "/missing") } throws: { "\($0)".contains("missing") }
+    }
+}
