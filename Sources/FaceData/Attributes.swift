@@ -72,7 +72,7 @@ extension FaceAttributes {
         rule((d.necklaceKind == .pearls) == (d.necklaceMaterial == .pearl), "pearls necklaces (and only they) are pearl")
 
         // Contradictions.
-        for other in [Appearance.bangs, .recedingHairline, .hat] {
+        for other in [Appearance.bangs, .recedingHairline, .hat, .sideburns] {
             rule(!(bald && has(other)), "bald contradicts \(other.rawValue)")
         }
         rule(!(has(.bangs) && has(.recedingHairline)), "bangs contradict receding_hairline")
@@ -153,6 +153,7 @@ extension FaceAttributes {
                 details.hairLength = nil; details.hairTexture = nil
                 appearance.subtract([.bangs, .recedingHairline])
                 details.hatKind = nil; details.hatColor = nil
+                appearance.remove(.sideburns)
             } else { unbald() }
         case .longHair:
             if on { unbald(); details.hairLength = .long } else if details.hairLength == .long { details.hairLength = .medium }
@@ -189,7 +190,10 @@ extension FaceAttributes {
         case .male:
             if on { appearance.insert(.male) } else { appearance.remove(.male); appearance.subtract(Appearance.facialHair) }
         case .stubble, .goatee, .mustache, .sideburns:
-            if on { appearance.insert(.male); appearance.insert(a) } else { appearance.remove(a) }
+            if on {
+                appearance.insert(.male); appearance.insert(a)
+                if a == .sideburns { unbald() }
+            } else { appearance.remove(a) }
         case .bangs, .recedingHairline:
             if on {
                 unbald()
@@ -213,8 +217,14 @@ extension FaceAttributes {
             return
         }
         let adding = [a] + ActionRules.implied(by: a)
-        actions = actions.filter { old in !adding.contains { ActionRules.conflict(old, $0) } }
+        let wanted = adding.reduce(Set(Emotion.allCases)) { $0.intersection(ActionRules.allowedEmotions($1)) }
+        // Drop actions that conflict with the new one or share no emotion with it.
+        actions = actions.filter { old in
+            !adding.contains { ActionRules.conflict(old, $0) } && !wanted.isDisjoint(with: ActionRules.allowedEmotions(old))
+        }
         actions.formUnion(adding)
+        let shared = actions.reduce(Set(Emotion.allCases)) { $0.intersection(ActionRules.allowedEmotions($1)) }
+        if shared.isEmpty { actions = Set(adding) }
         if !actions.allSatisfy({ ActionRules.allowedEmotions($0).contains(emotion) }) {
             let allowed = actions.reduce(Set(Emotion.allCases)) { $0.intersection(ActionRules.allowedEmotions($1)) }
             emotion = Emotion.allCases.first { allowed.contains($0) } ?? .neutral

@@ -36,13 +36,15 @@ struct Expression {
 
     init(_ a: FaceAttributes, _ n: Nuisance) {
         let female = !a.isMale
-        mouth = Mouth(w: female ? 0.1 : 0.106, lipTop: female ? 0.019 : 0.015, lipBot: female ? 0.025 : 0.021)
+        mouth = Mouth(w: female ? 0.105 : 0.11, lipTop: female ? 0.024 : 0.018, lipBot: female ? 0.03 : 0.024)
+        if !a.has(.young) { mouth.lipTop *= 0.8; mouth.lipBot *= 0.85 }      // lips thin with age
+        if a.has(.lipstick) { mouth.lipTop *= 1.25; mouth.lipBot *= 1.2 }     // lined and overdrawn
 
         switch a.emotion {
         case .neutral:
             break
         case .happy:
-            mouth.corner = 0.05
+            mouth.corner = 0.065; mouth.w *= 1.1
             if n.smileTeeth { mouth.openUp = 0.004; mouth.openLo = 0.02; mouth.teethTop = true; mouth.roundness = 0.9 }
             lowerLift = 0.3; browAll = -0.006; cheekLift = 1
         case .sad:
@@ -91,7 +93,7 @@ struct Expression {
             if eyesFree { lidOpen = 0.38 }
             browInner -= 0.015
         case .talk?:
-            mouth = Mouth(w: w * 0.95, corner: mouth.corner * 0.4, openUp: 0.014, openLo: 0.026, roundness: 0.7,
+            mouth = Mouth(w: w * 0.95, corner: mouth.corner * 0.4, openUp: 0.02, openLo: 0.036, roundness: 0.7,
                           lipTop: lipTop, lipBot: lipBot)
             mouth.teethTop = true
         case .laugh?:

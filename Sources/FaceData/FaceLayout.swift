@@ -48,8 +48,11 @@ struct Nuisance {
         hair = Palette.jitter(Palette.hair(d.hairColor), &rng, amount: 0.06)
         eyes = Palette.jitter(Palette.eye(d.eyeColor), &rng, amount: 0.06)
         // Natural lips: the skin, redder and darker; a little pinker on women.
-        let lipBase = attrs.isMale ? RGB(0.86, 0.60, 0.58) : RGB(0.90, 0.56, 0.60)
-        lips = skin * lipBase
+        let lipBase = attrs.isMale ? RGB(0.88, 0.66, 0.64) : RGB(0.92, 0.64, 0.66)
+        // On darker skin, lips are lighter and pinker than the skin around them.
+        lips = skin * lipBase + RGB(0.12, 0.04, 0.06) * max(0, 0.75 - skin.luminance)
+        // Older skin is a little duller.
+        if !attrs.has(.young) { skin = skin.mix(RGB(skin.luminance, skin.luminance, skin.luminance), 0.18) * 0.96 }
         frame = Palette.jitter(Palette.named(d.frameColor ?? .black), &rng)
         lens = Palette.jitter(Palette.lens(d.lensColor ?? .black), &rng, amount: 0.05)
         hat = Palette.jitter(Palette.named(d.hatColor ?? .red), &rng)
@@ -107,8 +110,8 @@ struct FaceGeometry {
         if a.has(.chubby) { rx *= 1.13; ryBot += 0.02; chinTaper *= 0.3; squareness *= 0.5 }
         eyeY = cy + 0.04
         browY = eyeY - 0.115
-        noseScale = a.has(.bigNose) ? 1.55 : 1.0
-        noseY = eyeY + 0.18 + (a.has(.bigNose) ? 0.02 : 0)
+        noseScale = a.has(.bigNose) ? 1.65 : 1.0
+        noseY = eyeY + 0.18 + (a.has(.bigNose) ? 0.025 : 0)
         mouthY = eyeY + 0.31
         hairlineY = cy - 0.31
         earY = eyeY + 0.06

@@ -3,7 +3,7 @@
 enum Palette {
     static func skin(_ t: SkinTone) -> RGB {
         switch t {
-        case .pale: return RGB(0.97, 0.90, 0.87)
+        case .pale: return RGB(0.98, 0.87, 0.81)
         case .fair: return RGB(0.96, 0.78, 0.64)
         case .medium: return RGB(0.86, 0.64, 0.48)
         case .olive: return RGB(0.76, 0.62, 0.42)

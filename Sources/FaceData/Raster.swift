@@ -40,8 +40,8 @@ struct Box {
 }
 
 /// A supersampled float canvas. Shapes are described in *face coordinates* (x right, y down,
-/// the image spanning -1...1 before the pose) and rasterised with binary coverage per sample;
-/// the box downsample to the output size is the anti-aliasing.
+/// the image spanning -1...1 before the pose); shaders return a soft coverage from a signed
+/// distance, and the box downsample to the output size finishes the anti-aliasing.
 ///
 /// Each shape visits only the samples inside its bounding box, mapped through the pose, so the
 /// cost is proportional to the area the shapes cover.
@@ -123,32 +123,6 @@ struct Canvas {
             }
         }
     }
-
-    /// Box-filters `factor`×`factor` blocks into an 8-bit image.
-    func downsample(_ factor: Int) -> RGBImage {
-        let out = n / factor
-        var bytes = [UInt8](repeating: 0, count: out * out * 3)
-        let norm = 255 / Float(factor * factor)
-        px.withUnsafeBufferPointer { src in
-            for y in 0..<out {
-                for x in 0..<out {
-                    var r: Float = 0, g: Float = 0, b: Float = 0
-                    for dy in 0..<factor {
-                        var o = ((y * factor + dy) * n + x * factor) * 3
-                        for _ in 0..<factor {
-                            r += src[o]; g += src[o + 1]; b += src[o + 2]
-                            o += 3
-                        }
-                    }
-                    let d = (y * out + x) * 3
-                    bytes[d] = UInt8(max(0, min(255, r * norm + 0.5)))
-                    bytes[d + 1] = UInt8(max(0, min(255, g * norm + 0.5)))
-                    bytes[d + 2] = UInt8(max(0, min(255, b * norm + 0.5)))
-                }
-            }
-        }
-        return RGBImage(width: out, height: out, pixels: bytes)
-    }
 }
 
 // MARK: - Shape helpers (face coordinates)
@@ -206,12 +180,18 @@ struct Stroke {
 
     /// A straight-segment polyline through `points` with constant half-width.
     init(points: [(Float, Float)], halfWidth: Float) {
+        self.init(points: points, halfWidths: [Float](repeating: halfWidth, count: points.count))
+    }
+
+    /// A straight-segment polyline with a half-width per point (interpolated along segments).
+    init(points: [(Float, Float)], halfWidths widths: [Float]) {
         var bx0 = Float.greatestFiniteMagnitude, by0 = bx0, bx1 = -bx0, by1 = -bx0
         for (x, y) in points {
-            xs.append(x); ys.append(y); halfWidths.append(halfWidth)
+            xs.append(x); ys.append(y)
             bx0 = min(bx0, x); bx1 = max(bx1, x); by0 = min(by0, y); by1 = max(by1, y)
         }
-        box = Box(bx0, by0, bx1, by1).grown(halfWidth + 0.002)
+        halfWidths = widths
+        box = Box(bx0, by0, bx1, by1).grown((widths.max() ?? 0) + 0.002)
     }
 
     /// (signed depth inside the stroke, parameter along it). Depth <= 0 is outside.

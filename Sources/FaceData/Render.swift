@@ -14,8 +14,9 @@ public enum FaceRenderer {
     /// the same pixels. `size` is clamped to `sizes`.
     public static func render(_ attrs: FaceAttributes, nuisanceSeed: UInt64, size: Int = 64) -> RGBImage {
         let size = min(max(size, sizes.lowerBound), sizes.upperBound)
-        // 3×3 samples per pixel at small sizes (thin frames and lid lines), 2×2 above.
-        let factor = size <= 96 ? 3 : 2
+        // 2×2 samples per pixel: shapes already have a one-sample soft edge from their signed
+        // distance, so 3×3 looked the same at 64×64 and cost twice as much.
+        let factor = 2
         let nuisance = Nuisance(seed: nuisanceSeed, attrs: attrs)
         var canvas = Canvas(n: size * factor, roll: nuisance.roll, scale: nuisance.scale, tx: nuisance.dx, ty: nuisance.dy)
         let painter = FacePainter(attrs, nuisance, sampleSize: 2 / (Float(size * factor) * nuisance.scale))
@@ -41,6 +42,10 @@ struct FacePainter {
     let beard: RGB
     /// Light-facing surfaces keep their named colour: shading is relative to a face-on normal.
     let lightNorm: Float
+    // Looked up per sample by the hair shaders: cached (Set lookups hash a string each time).
+    let bangs: Bool, receding: Bool
+    let texture: HairTexture
+    let hairLength: HairLength?
 
     init(_ a: FaceAttributes, _ n: Nuisance, sampleSize: Float) {
         self.a = a
@@ -51,12 +56,21 @@ struct FacePainter {
         invPx = 1 / sampleSize
         skin = n.skin
         hair = n.hair
-        // Brows and facial hair: the hair colour, darker so light colours still read on skin.
-        let lum = n.hair.luminance
-        let darken: Float = lum > 0.6 ? 0.62 : (lum > 0.3 ? 0.72 : 0.9)
-        brow = n.hair * darken
-        beard = n.hair * (lum > 0.6 ? 0.7 : 0.85)
+        // Brows and facial hair: the hair colour, shifted away from the skin's brightness so
+        // that they read on every skin tone (dark brows on light skin, light ones on dark skin).
+        let hairLum = max(n.hair.luminance, 0.01), skinLum = n.skin.luminance
+        if hairLum * 0.7 < skinLum + 0.05 {
+            let target = max(0.035, min(hairLum * 0.7, skinLum - 0.22))
+            brow = n.hair * (target / hairLum)
+        } else {
+            brow = n.hair * 0.92
+        }
+        beard = brow.mix(n.hair, 0.3)
         lightNorm = 1 / (n.ambient + (1 - n.ambient) * n.intensity * n.light.z)
+        bangs = a.has(.bangs)
+        receding = a.has(.recedingHairline)
+        texture = a.details.hairTexture ?? .straight
+        hairLength = a.details.hairLength
     }
 
     func paint(_ c: inout Canvas) {

@@ -53,7 +53,7 @@ public enum FaceSampler {
 
         if male {
             for (hair, p) in [(Appearance.stubble, Float(0.30)), (.mustache, 0.22), (.goatee, 0.20), (.sideburns, 0.18)]
-            where rng.chance(p) { look.insert(hair) }
+            where rng.chance(p) && !(hair == .sideburns && d.hairLength == nil) { look.insert(hair) }
         }
         if rng.chance(male ? 0.02 : 0.30) { d.eyeshadowColor = rng.pick(EyeshadowColor.allCases) }
         if rng.chance(male ? 0.02 : 0.40) { d.lipstickColor = rng.pick(LipstickColor.allCases) }

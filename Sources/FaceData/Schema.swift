@@ -82,8 +82,61 @@ public enum FaceAttribute: Hashable, Sendable, CustomStringConvertible {
         else { return nil }
     }
 
-    /// The everyday phrase ("bags under eyes", "looking around").
-    public var phrase: String { name.replacingOccurrences(of: "_", with: " ") }
+    /// The everyday phrase ("bags under the eyes", "looking around"): the first of `phrases`.
+    public var phrase: String { phrases[0] }
+
+    /// Words people use for the attribute, most common first. Each one, read by
+    /// `PhraseMatcher`, claims the attribute is present (a test holds them to that).
+    public var phrases: [String] {
+        switch self {
+        case .appearance(let a):
+            switch a {
+            case .male: return ["male", "man"]
+            case .young: return ["young", "youthful"]
+            case .chubby: return ["chubby", "plump"]
+            case .paleSkin: return ["pale skin", "porcelain skin"]
+            case .rosyCheeks: return ["rosy cheeks", "rosy-cheeked"]
+            case .recedingHairline: return ["receding hairline"]
+            case .bald: return ["bald", "bald head"]
+            case .bangs: return ["bangs", "fringe"]
+            case .blackHair: return ["black hair", "jet-black hair"]
+            case .blondHair: return ["blond hair", "golden blond hair", "platinum blond hair"]
+            case .brownHair: return ["brown hair", "chestnut hair"]
+            case .grayHair: return ["gray hair", "grey hair", "white hair"]
+            case .wavyHair: return ["wavy hair", "curly hair"]
+            case .longHair: return ["long hair", "flowing hair"]
+            case .archedEyebrows: return ["arched eyebrows", "arched brows", "high-arched eyebrows"]
+            case .bushyEyebrows: return ["bushy eyebrows", "bushy brows", "thick bushy eyebrows"]
+            case .bagsUnderEyes: return ["bags under the eyes"]
+            case .eyeglasses: return ["eyeglasses", "glasses", "spectacles"]
+            case .sunglasses: return ["sunglasses", "shades"]
+            case .bigNose: return ["big nose", "large nose", "prominent nose"]
+            case .stubble: return ["stubble", "five o'clock shadow"]
+            case .goatee: return ["goatee"]
+            case .mustache: return ["mustache", "moustache"]
+            case .sideburns: return ["sideburns"]
+            case .heavyMakeup: return ["heavy makeup", "dramatic makeup", "eyeshadow"]
+            case .earrings: return ["earrings"]
+            case .hat: return ["hat", "beanie", "baseball cap", "fedora", "beret"]
+            case .lipstick: return ["lipstick"]
+            case .necklace: return ["necklace", "string of pearls"]
+            }
+        case .action(let a):
+            switch a {
+            case .eyesClosed: return ["eyes closed", "closed eyes"]
+            case .wink: return ["winking", "wink"]
+            case .yawn: return ["yawning", "yawn"]
+            case .talk: return ["talking", "speaking"]
+            case .laugh: return ["laughing", "laughter"]
+            case .frown: return ["frowning", "frown"]
+            case .shout: return ["shouting", "yelling"]
+            case .sleep: return ["sleeping", "asleep"]
+            case .lookAround: return ["looking around", "glancing to the side"]
+            case .blow: return ["blowing", "blowing air"]
+            }
+        case .emotion(let e): return Words.emotion(e)
+        }
+    }
 
     public var description: String { name }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Imaging
 import Tensor
 
@@ -202,15 +203,40 @@ public enum LFQ {
         public var entropy: Tensor { sampleEntropy - codebookEntropy }
     }
 
-    /// Commitment and per-bit entropy terms for latents `z` [B, bits, h, w] and their
-    /// straight-through quantisation `q` (DESIGN.md "Image tokenizer"). Entropies in nats.
-    public static func losses(z: Tensor, q: Tensor, beta: Float, temperature: Float) -> Losses {
+    /// Commitment and entropy terms for latents `z` [B, bits, h, w] and their straight-through
+    /// quantisation `q` (DESIGN.md "Image tokenizer"). Entropies in nats, averaged per bit.
+    ///
+    /// `.perBit` scores the codebook by each bit's batch-mean probability (bits may stay
+    /// correlated); `.joint` by the batch-mean distribution over all 2^bits codes, whose
+    /// probabilities factorise over the bits (MAGVIT-v2's form), which also rewards using bit
+    /// combinations evenly. Divided by `bits`, both lie in [0, log 2].
+    public static func losses(z: Tensor, q: Tensor, beta: Float, temperature: Float,
+                              codebookEntropy mode: ImageTokenizerConfig.CodebookEntropy = .perBit) -> Losses {
         let commitment = (q.detach() - z).square().mean() + (q - z.detach()).square().mean() * beta
         let p = (z * temperature).sigmoid()
         let sample = binaryEntropy(p).mean()
-        let perBit = p.mean(axes: [0, 2, 3])
-        let codebook = binaryEntropy(perBit).mean()
+        let codebook: Tensor
+        switch mode {
+        case .perBit:
+            codebook = binaryEntropy(p.mean(axes: [0, 2, 3])).mean()
+        case .joint:
+            codebook = jointCodebookEntropy(p) * (1 / Float(z.shape[1]))
+        }
         return Losses(commitment: commitment, sampleEntropy: sample, codebookEntropy: codebook)
+    }
+
+    /// Entropy of the batch-mean code distribution, where position i gives code k the
+    /// probability Π_c (bit_c(k) ? p_ic : 1 − p_ic), from bit probabilities p [B, bits, h, w].
+    static func jointCodebookEntropy(_ p: Tensor) -> Tensor {
+        let bits = p.shape[1], codes = 1 << bits
+        let rows = p.permute([0, 2, 3, 1]).reshape([-1, bits]).clamp(1e-6, 1 - 1e-6)
+        // [bits, codes]: 1 where code k has bit c set (MSB first), and its complement.
+        var ones = [Float](repeating: 0, count: bits * codes)
+        for c in 0..<bits { for k in 0..<codes where (k >> (bits - 1 - c)) & 1 == 1 { ones[c * codes + k] = 1 } }
+        let set = Tensor(shape: [bits, codes], values: ones), unset = Tensor(shape: [bits, codes], values: ones.map { 1 - $0 })
+        let logProbability = rows.log().matmul(set) + rows.affine(scale: -1, shift: 1).log().matmul(unset)
+        let mean = logProbability.exp().mean(axes: [0]).clamp(1e-12, 1)
+        return -(mean * mean.log()).sum()
     }
 
     /// Element-wise `−p·log p − (1−p)·log(1−p)`, with p kept off 0 and 1 so logs stay finite.
@@ -239,10 +265,14 @@ public enum ImageTokenizerError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The whole tokenizer: encoder, LFQ and decoder, with image-level `encode` / `decode`.
-public final class ImageTokenizer: Layer {
+public final class ImageTokenizer: Layer, @unchecked Sendable {
     public let config: ImageTokenizerConfig
     public let encoder: TokenizerEncoder
     public let decoder: TokenizerDecoder
+    /// Batch-1 inference buffers (see ImageTokenizerFast.swift): one per concurrent caller,
+    /// kept for reuse, so parallel encoding neither races nor allocates per image.
+    private var idleFastPaths: [TokenizerFastPath] = []
+    private let fastPathLock = NSLock()
 
     /// A freshly initialised tokenizer (seeded, so two calls give identical weights).
     public init(config: ImageTokenizerConfig, seed: UInt64 = 0) throws {
@@ -269,8 +299,7 @@ public final class ImageTokenizer: Layer {
 
     /// Row-major code grids (`tokenCount` codes in `0..<codebookSize`), one per image.
     public func encode(_ images: [RGBImage]) throws -> [[Int]] {
-        let x = try ImageTensor.tensor(from: images, side: config.imageSize)
-        return GradMode.withoutGrad { LFQ.codes(encodeLatents(x)) }
+        LFQ.codes(inferLatents(try ImageTensor.tensor(from: images, side: config.imageSize)))
     }
 
     /// The row-major code grid of one image (`tokenCount` codes).
@@ -279,7 +308,7 @@ public final class ImageTokenizer: Layer {
     /// Images for row-major code grids.
     public func decode(_ codes: [[Int]]) throws -> [RGBImage] {
         let q = try LFQ.latents(codes: codes, bits: config.bits, side: config.tokensPerSide)
-        return GradMode.withoutGrad { ImageTensor.images(from: decodeLatents(q)) }
+        return ImageTensor.images(from: inferImages(q))
     }
 
     /// The image for one row-major code grid.
@@ -287,6 +316,36 @@ public final class ImageTokenizer: Layer {
 
     /// Encode then decode.
     public func reconstruct(_ image: RGBImage) throws -> RGBImage { try decode(try encode(image)) }
+
+    /// `encodeLatents` without autograd, one image at a time on the fast path.
+    public func inferLatents(_ images: Tensor) -> Tensor {
+        let B = images.shape[0], S = config.imageSize, t = config.tokensPerSide
+        let z = Tensor(uninitialized: [B, config.bits, t, t])
+        withFastPath { fast in
+            for b in 0..<B {
+                fast.encode(encoder, image: images.data + b * 3 * S * S, side: S, output: z.data + b * config.bits * t * t)
+            }
+        }
+        return z
+    }
+
+    /// `decodeLatents` without autograd, one image at a time on the fast path.
+    public func inferImages(_ q: Tensor) -> Tensor {
+        let B = q.shape[0], S = config.imageSize, t = config.tokensPerSide
+        let out = Tensor(uninitialized: [B, 3, S, S])
+        withFastPath { fast in
+            for b in 0..<B {
+                fast.decode(decoder, latents: q.data + b * config.bits * t * t, bits: config.bits, side: t, output: out.data + b * 3 * S * S)
+            }
+        }
+        return out
+    }
+
+    private func withFastPath(_ body: (TokenizerFastPath) -> Void) {
+        let fast = fastPathLock.withLock { idleFastPaths.popLast() } ?? TokenizerFastPath(config: config)
+        body(fast)
+        fastPathLock.withLock { idleFastPaths.append(fast) }
+    }
 }
 
 /// Conversions between 8-bit RGB images and NCHW tensors in [-1, 1].

@@ -20,15 +20,24 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
     /// Weight of the commitment loss and the share of its second term.
     public var commitmentWeight: Float = 0.1
     public var commitmentBeta: Float = 0.25
-    /// Weight of the per-bit entropy term (per-sample entropy minus codebook entropy).
+    /// Weight of the entropy term (per-sample entropy minus codebook entropy).
     public var entropyWeight: Float = 0.1
+    /// How the codebook entropy is measured (see `LFQ.losses`).
+    public var codebookEntropy: CodebookEntropy = .perBit
+
+    public enum CodebookEntropy: String, Codable, Sendable {
+        /// Mean over bits of the entropy of each bit's batch-mean probability (DESIGN.md).
+        case perBit = "per_bit"
+        /// Entropy of the batch-mean distribution over all 2^bits codes, per bit.
+        case joint
+    }
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case imageSize = "image_size", bits, channels, resBlocks = "res_blocks", groups
         case entropyTemperature = "entropy_temperature", commitmentWeight = "commitment_weight"
-        case commitmentBeta = "commitment_beta", entropyWeight = "entropy_weight"
+        case commitmentBeta = "commitment_beta", entropyWeight = "entropy_weight", codebookEntropy = "codebook_entropy"
     }
 
     public init(from decoder: Decoder) throws {
@@ -44,6 +53,7 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
         commitmentWeight = try v(.commitmentWeight, d.commitmentWeight)
         commitmentBeta = try v(.commitmentBeta, d.commitmentBeta)
         entropyWeight = try v(.entropyWeight, d.entropyWeight)
+        codebookEntropy = try v(.codebookEntropy, d.codebookEntropy)
     }
 
     /// Number of resolutions (the image's and each downsampled one).
@@ -72,6 +82,8 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
         try check(imageSize > 0 && imageSize % factor == 0, "image_size",
                   "\(imageSize) must be a positive multiple of the downsampling factor \(factor)")
         try check(entropyTemperature > 0, "entropy_temperature", "must be positive")
+        try check(codebookEntropy == .perBit || bits <= 14, "codebook_entropy",
+                  "\"joint\" scores all 2^bits codes per position; use it with at most 14 bits")
         try check(commitmentWeight >= 0 && commitmentBeta >= 0, "commitment_weight", "weights must not be negative")
         try check(entropyWeight >= 0, "entropy_weight", "must not be negative")
     }

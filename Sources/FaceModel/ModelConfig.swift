@@ -30,6 +30,22 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Switches for the Tab. 4 ablation.
     public var tokenMoE: Bool = true
     public var sequenceMoE: Bool = true
+    /// Sequence-level MoE (DESIGN.md "Sequence-level MoE"): balance-loss weight over the
+    /// sequences of a batch (0 turns it off).
+    public var sequenceBalanceLossWeight: Float = 0.01
+    /// Perceiver resampler shared by every layer's conditioning experts: attention+FFN layers,
+    /// its own width and heads (narrower than the model keeps it cheap), and the width of the
+    /// sinusoidal mask-ratio embedding the noise expert reads.
+    public var resamplerDepth: Int = 2
+    public var resamplerDim: Int = 64
+    public var resamplerHeads: Int = 4
+    public var noiseEmbeddingDim: Int = 64
+    /// Shape of the frozen encoders' outputs the CLIP and face experts read: tokens × width
+    /// (checked against the encoder files when a model directory loads).
+    public var clipTokens: Int = 16
+    public var clipDim: Int = 128
+    public var faceTokens: Int = 1
+    public var faceDim: Int = 256
     public var layerNormEps: Float = 1e-5
     public var initStd: Float = 0.02
 
@@ -42,6 +58,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case sharedExperts = "shared_experts", routedExperts = "routed_experts", expertsPerToken = "experts_per_token"
         case expertHidden = "expert_hidden", renormalizeGates = "renormalize_gates", balanceLossWeight = "balance_loss_weight"
         case tokenMoE = "token_moe", sequenceMoE = "sequence_moe", layerNormEps = "layer_norm_eps", initStd = "init_std"
+        case sequenceBalanceLossWeight = "sequence_balance_loss_weight", resamplerDepth = "resampler_depth"
+        case resamplerDim = "resampler_dim", resamplerHeads = "resampler_heads", noiseEmbeddingDim = "noise_embedding_dim"
+        case clipTokens = "clip_tokens", clipDim = "clip_dim", faceTokens = "face_tokens", faceDim = "face_dim"
     }
 
     public init(from decoder: Decoder) throws {
@@ -68,6 +87,15 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         sequenceMoE = try v(.sequenceMoE, d.sequenceMoE)
         layerNormEps = try v(.layerNormEps, d.layerNormEps)
         initStd = try v(.initStd, d.initStd)
+        sequenceBalanceLossWeight = try v(.sequenceBalanceLossWeight, d.sequenceBalanceLossWeight)
+        resamplerDepth = try v(.resamplerDepth, d.resamplerDepth)
+        resamplerDim = try v(.resamplerDim, d.resamplerDim)
+        resamplerHeads = try v(.resamplerHeads, d.resamplerHeads)
+        noiseEmbeddingDim = try v(.noiseEmbeddingDim, d.noiseEmbeddingDim)
+        clipTokens = try v(.clipTokens, d.clipTokens)
+        clipDim = try v(.clipDim, d.clipDim)
+        faceTokens = try v(.faceTokens, d.faceTokens)
+        faceDim = try v(.faceDim, d.faceDim)
     }
 
     public var headDim: Int { dModel / heads }
@@ -90,6 +118,13 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try check(expertsPerToken >= 1 && expertsPerToken <= routedExperts, "experts_per_token", "must be between 1 and routed_experts")
         try check(expertHidden > 0, "expert_hidden", "must be positive")
         try check(balanceLossWeight >= 0, "balance_loss_weight", "must not be negative")
+        try check(sequenceBalanceLossWeight >= 0, "sequence_balance_loss_weight", "must not be negative")
+        try check(resamplerDepth >= 1, "resampler_depth", "must be at least 1")
+        try check(resamplerDim > 0 && resamplerHeads > 0 && resamplerDim % resamplerHeads == 0, "resampler_heads",
+                  "resampler_dim \(resamplerDim) must be a positive multiple of resampler_heads \(resamplerHeads)")
+        try check(noiseEmbeddingDim >= 2 && noiseEmbeddingDim % 2 == 0, "noise_embedding_dim", "must be even and at least 2")
+        try check(clipTokens > 0 && clipDim > 0, "clip_tokens", "clip_tokens and clip_dim must be positive")
+        try check(faceTokens > 0 && faceDim > 0, "face_tokens", "face_tokens and face_dim must be positive")
     }
 
     /// Reads and validates a config file.

@@ -1,16 +1,19 @@
 import Foundation
 import Tensor
 
-/// A model directory (`Models/` ships one): `config.json`, `model.safetensors`, `tokenizer.json`
-/// and the image tokenizer's `image_tokenizer*` files. Loading is strict: a missing file, a
-/// config that does not validate, or weights missing, unused or mis-shaped fail with one line
-/// naming the file and tensor.
+/// A model directory (`Models/` ships one): `config.json`, `model.safetensors`, `tokenizer.json`,
+/// the image tokenizer's `image_tokenizer*` files and the image encoders' `encoder_*` files
+/// (needed by the sequence-level MoE; loaded whenever present, since the face encoder is also
+/// the attribute judge). Loading is strict: a missing file, a config that does not validate, or
+/// weights missing, unused or mis-shaped fail with one line naming the file and tensor.
 public struct ModelDirectory {
     public let path: String
     public let config: ModelConfig
     public let model: UnifiedModel
     public let textTokenizer: TextTokenizer
     public let imageTokenizer: ImageTokenizer
+    /// The frozen CLIP and face encoders; nil only when absent and the sequence-level MoE is off.
+    public let encoders: ImageEncoders?
 
     public static let configFile = "config.json"
     public static let weightsFile = "model.safetensors"
@@ -31,22 +34,48 @@ public struct ModelDirectory {
         guard imageTokenizer.config.codebookSize == config.imageCodebookSize, imageTokenizer.config.tokenCount == config.imageTokens else {
             throw ModelDirectoryError("\(path): image tokenizer has \(imageTokenizer.config.codebookSize) codes × \(imageTokenizer.config.tokenCount) tokens, config.json wants \(config.imageCodebookSize) × \(config.imageTokens)")
         }
+        if config.sequenceMoE || ImageEncoders.present(directory: path) {
+            guard ImageEncoders.present(directory: path) else {
+                throw ModelDirectoryError("\(path): sequence_moe is on but the image encoders (\(ImageEncoders.configFile) and the other encoder_* files) are missing; train them with `facestudio encoders train`")
+            }
+            let encoders = try ImageEncoders.load(directory: path)
+            if config.sequenceMoE { try ModelDirectory.check(encoders: encoders, against: config, path: path) }
+            self.encoders = encoders
+        } else {
+            encoders = nil
+        }
         model = UnifiedModel(config: config)
         try model.allParameters.load(from: SafetensorsFile(path: path + "/" + ModelDirectory.weightsFile))
     }
 
     /// An in-memory model (benchmarks, tests, a model being trained); nothing is checked.
     public init(config: ModelConfig, model: UnifiedModel, textTokenizer: TextTokenizer, imageTokenizer: ImageTokenizer,
-                path: String = "<memory>") {
+                encoders: ImageEncoders? = nil, path: String = "<memory>") {
         self.path = path; self.config = config; self.model = model
-        self.textTokenizer = textTokenizer; self.imageTokenizer = imageTokenizer
+        self.textTokenizer = textTokenizer; self.imageTokenizer = imageTokenizer; self.encoders = encoders
+    }
+
+    /// The encoders' outputs must have the shapes the model's CLIP and face experts read.
+    public static func check(encoders: ImageEncoders, against config: ModelConfig, path: String) throws {
+        let e = encoders.config
+        guard e.clipTokens == config.clipTokens, e.clipDim == config.clipDim, e.faceTokens == config.faceTokens, e.faceDim == config.faceDim else {
+            throw ModelDirectoryError("\(path)/\(ImageEncoders.configFile): encoders give CLIP \(e.clipTokens)×\(e.clipDim) and face \(e.faceTokens)×\(e.faceDim) embeddings, config.json wants clip_tokens×clip_dim \(config.clipTokens)×\(config.clipDim) and face_tokens×face_dim \(config.faceTokens)×\(config.faceDim)")
+        }
     }
 
     /// Writes a model directory: config, weights (F16 to keep `Models/` small), text tokenizer,
-    /// and a copy of the image tokenizer's files from `imageTokenizerDirectory`.
+    /// a copy of the image tokenizer's files from `imageTokenizerDirectory`, and a copy of the
+    /// image encoders' files from `encoderDirectory` (default: `imageTokenizerDirectory`,
+    /// where `Models/` keeps both); those are required when the sequence-level MoE is on.
     public static func export(model: UnifiedModel, textTokenizer: TextTokenizer, imageTokenizerDirectory: String,
-                              to path: String) throws {
+                              encoderDirectory: String? = nil, to path: String) throws {
         let fm = FileManager.default
+        let encoderSource = encoderDirectory ?? imageTokenizerDirectory
+        if ImageEncoders.present(directory: encoderSource) {
+            if model.config.sequenceMoE { try check(encoders: try ImageEncoders.load(directory: encoderSource), against: model.config, path: encoderSource) }
+        } else if model.config.sequenceMoE {
+            throw ModelDirectoryError("\(encoderSource): no image encoders (\(ImageEncoders.configFile) …) for the sequence-level MoE; train them with `facestudio encoders train` or turn sequence_moe off")
+        }
         try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
         try AtomicFile.write(Array(try model.config.jsonData()), to: path + "/" + configFile)
         try model.allParameters.save(to: path + "/" + weightsFile, metadata: ["format": "facestudio-unified"], dtype: .f16)
@@ -57,6 +86,15 @@ public struct ModelDirectory {
                 try AtomicFile.write(bytes, to: path + "/" + name)
             }
         }
+        if ImageEncoders.present(directory: encoderSource) && !samePath(encoderSource, path) {
+            for name in ImageEncoders.files {
+                try AtomicFile.write(try AtomicFile.read(path: encoderSource + "/" + name), to: path + "/" + name)
+            }
+        }
+    }
+
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        URL(fileURLWithPath: a).standardized.path == URL(fileURLWithPath: b).standardized.path
     }
 }
 

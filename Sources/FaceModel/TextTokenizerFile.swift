@@ -1,7 +1,10 @@
-import Imaging
+import Support
 
 // tokenizer.json: the Hugging Face `tokenizers` layout for a byte-level BPE model, plus a
-// "facestudio" key (ignored by Hugging Face) holding the words of the training text.
+// "facestudio" object inside "model" holding the words of the training text. It sits there
+// because Hugging Face's BPE reader skips unknown keys while its top-level reader refuses the
+// file (checked with tokenizers 0.23); files from before that move, with it at the top level,
+// still load here.
 //
 // Reading is strict: anything this encoder would not reproduce exactly (another model type,
 // normalizers, prefix spaces, dropout...) is an error naming the field, never silently ignored.
@@ -38,7 +41,7 @@ extension TextTokenizer {
     public func save(to path: String) throws {
         do {
             try AtomicFile.write(Array(serializedJSON().utf8), to: path)
-        } catch let error as ImagingError {
+        } catch let error as FileError {
             throw TextTokenizerError.io(error.description)
         }
     }
@@ -77,17 +80,16 @@ extension TextTokenizer {
             let right = ByteLevelAlphabet.string(for: tokenBytes[Int(merge.right)])
             out += "      \(q(left + " " + right))"
         }
-        out += merges.isEmpty ? "]\n" : "\n    ]\n"
-        out += "  },\n"
-        out += "  \"facestudio\": {\n    \"format\": \(Self.fileFormatVersion)"
+        out += merges.isEmpty ? "],\n" : "\n    ],\n"
+        out += "    \"facestudio\": {\n      \"format\": \(Self.fileFormatVersion)"
         if let knownWords {
             // Sorted by bytes: a fixed order whatever the Set's hashing seed.
             let sorted = knownWords.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            out += ",\n    \"known_words\": ["
-            for (k, word) in sorted.enumerated() { out += (k % 8 == 0 ? "\n      " : " ") + q(word) + (k + 1 < sorted.count ? "," : "") }
-            out += sorted.isEmpty ? "]" : "\n    ]"
+            out += ",\n      \"known_words\": ["
+            for (k, word) in sorted.enumerated() { out += (k % 8 == 0 ? "\n        " : " ") + q(word) + (k + 1 < sorted.count ? "," : "") }
+            out += sorted.isEmpty ? "]" : "\n      ]"
         }
-        out += "\n  }\n}\n"
+        out += "\n    }\n  }\n}\n"
         return out
     }
 
@@ -99,7 +101,7 @@ extension TextTokenizer {
         let bytes: [UInt8]
         do {
             bytes = try AtomicFile.read(path: path, maxBytes: 256 << 20)
-        } catch let error as ImagingError {
+        } catch let error as FileError {
             throw TextTokenizerError.io(error.description)
         }
         try self.init(jsonBytes: bytes, source: path)
@@ -145,7 +147,11 @@ private struct TokenizerFileReader {
         parts.merges = try readMerges(model["merges"], vocab: vocab.ids)
         try checkPipeline(root)
         parts.specialTokens = try readAddedTokens(root["added_tokens"], vocab: vocab.ids, bpeVocabSize: vocab.tokenBytes.count)
-        parts.knownWords = try readKnownWords(root["facestudio"])
+        if let section = model["facestudio"] {
+            parts.knownWords = try readKnownWords(section, field: "model.facestudio")
+        } else {
+            parts.knownWords = try readKnownWords(root["facestudio"], field: "facestudio")
+        }
         return parts
     }
 
@@ -279,17 +285,18 @@ private struct TokenizerFileReader {
         return names
     }
 
-    private func readKnownWords(_ value: JSONValue?) throws -> Set<String>? {
+    /// The "facestudio" section (`field` says where it was found).
+    private func readKnownWords(_ value: JSONValue?, field: String) throws -> Set<String>? {
         guard let value, value != .null else { return nil }
-        guard case .object = value else { throw fail("facestudio", "expected an object, found \(value.kindDescription)") }
+        guard case .object = value else { throw fail(field, "expected an object, found \(value.kindDescription)") }
         if let format = value["format"], format != .integer(TextTokenizer.fileFormatVersion) {
-            throw fail("facestudio.format", "unsupported version (expected \(TextTokenizer.fileFormatVersion))")
+            throw fail("\(field).format", "unsupported version (expected \(TextTokenizer.fileFormatVersion))")
         }
         guard let list = value["known_words"], list != .null else { return nil }
-        guard case let .array(entries) = list else { throw fail("facestudio.known_words", "expected an array, found \(list.kindDescription)") }
+        guard case let .array(entries) = list else { throw fail("\(field).known_words", "expected an array, found \(list.kindDescription)") }
         var words = Set<String>()
         for (k, entry) in entries.enumerated() {
-            guard case let .string(word) = entry else { throw fail("facestudio.known_words[\(k)]", "expected a string") }
+            guard case let .string(word) = entry else { throw fail("\(field).known_words[\(k)]", "expected a string") }
             words.insert(word.lowercased())
         }
         return words

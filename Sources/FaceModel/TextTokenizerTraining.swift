@@ -1,3 +1,5 @@
+import Support
+
 // Learning the BPE merges from text.
 //
 // Greedy BPE as in GPT-2 / Hugging Face's BpeTrainer: count the pre-tokenised pieces ("words"),

@@ -3,7 +3,8 @@ import Tensor
 // The unified UniF²ace-style transformer, readable top to bottom:
 //   ids → embedding → L × Block → final LayerNorm → head (logits over the unified vocabulary)
 //   Block: h = x + Attn(LN(x)); h = h + TokenMoE_g(LN(h)); out = SeqMoE_g(h)
-// where g is the task group of the batch (T2I or MMU), each with its own experts.
+// where g is the task group of the batch (T2I or MMU), each with its own experts, and SeqMoE
+// mixes whole-sequence experts (SequenceMoE.swift) fed by resamplers shared by all layers.
 
 /// Multi-head self-attention with rotary positions.
 public final class Attention: Layer {
@@ -69,20 +70,33 @@ public final class LayerKVCache {
 }
 
 /// A KV cache for the whole model.
+///
+/// With the sequence-level MoE it also keeps the prefill's sequence context: the conditioning,
+/// its resampled form, and each layer's routing, which later (incremental) calls reuse — the
+/// routing is decided once from the prefix (see SequenceMoE.swift). Truncating keeps it while
+/// any of the prefix remains.
 public final class KVCache {
     public let layers: [LayerKVCache]
+    var sequenceContext: SequenceContext?
     public init(layers: Int) { self.layers = (0..<layers).map { _ in LayerKVCache() } }
     public var length: Int { layers.first?.length ?? 0 }
-    public func truncate(to length: Int) { layers.forEach { $0.truncate(to: length) } }
+    public func truncate(to length: Int) {
+        layers.forEach { $0.truncate(to: length) }
+        if length == 0 { sequenceContext = nil }
+    }
 }
 
-/// One transformer block with grouped token-level MoE (and, later, the sequence-level MoE).
+/// One transformer block with grouped token-level MoE and grouped sequence-level MoE.
 public final class Block: Layer {
     public let ln1: LayerNorm, ln2: LayerNorm
     public let attn: Attention
     public let t2iMoE: TokenMoE, mmuMoE: TokenMoE
+    /// nil when `sequence_moe` is off.
+    public let t2iSequenceMoE: SequenceMoE?, mmuSequenceMoE: SequenceMoE?
 
-    init(config c: ModelConfig, rng: inout RNG) {
+    /// `sequenceRNG` initialises the sequence-level MoE from its own stream, so switching it
+    /// off leaves every other weight of a seeded model unchanged.
+    init(config c: ModelConfig, rng: inout RNG, sequenceRNG: inout RNG) {
         // GPT-2 style: residual output projections scaled down by √(2L).
         let outStd = c.initStd / (2 * Float(c.layers)).squareRoot()
         ln1 = LayerNorm(c.dModel, eps: c.layerNormEps)
@@ -90,12 +104,16 @@ public final class Block: Layer {
         attn = Attention(config: c, outStd: outStd, rng: &rng)
         t2iMoE = TokenMoE(config: c, outStd: outStd, rng: &rng)
         mmuMoE = TokenMoE(config: c, outStd: outStd, rng: &rng)
+        t2iSequenceMoE = c.sequenceMoE ? SequenceMoE(task: .t2i, dim: c.dModel, rng: &sequenceRNG) : nil
+        mmuSequenceMoE = c.sequenceMoE ? SequenceMoE(task: .mmu, dim: c.dModel, rng: &sequenceRNG) : nil
     }
 
     func moe(_ task: SequenceLayout.Task) -> TokenMoE { task == .t2i ? t2iMoE : mmuMoE }
+    func sequenceMoE(_ task: SequenceLayout.Task) -> SequenceMoE? { task == .t2i ? t2iSequenceMoE : mmuSequenceMoE }
 
     public func parameters(prefix: String) -> [Parameter] {
-        collectParameters(prefix, [("ln1", ln1), ("attn", attn), ("ln2", ln2), ("moe.t2i", t2iMoE), ("moe.mmu", mmuMoE)])
+        collectParameters(prefix, [("ln1", ln1), ("attn", attn), ("ln2", ln2), ("moe.t2i", t2iMoE), ("moe.mmu", mmuMoE),
+                                   ("seq_moe.t2i", t2iSequenceMoE), ("seq_moe.mmu", mmuSequenceMoE)])
     }
 }
 
@@ -103,8 +121,11 @@ public final class Block: Layer {
 public struct ForwardRecord {
     /// Per layer: the token-level routing of every row (B·T rows), or nil for dense layers.
     public var tokenRouting: [TokenRouting?] = []
-    /// Balance loss summed over layers for this batch's group (nil without routing or when
-    /// not requested).
+    /// Per layer: the sequence-level routing of every sequence (empty when the sequence-level
+    /// MoE is off).
+    public var sequenceRouting: [SequenceRouting] = []
+    /// Balance loss summed over layers (token and sequence level) for this batch's group (nil
+    /// without routing or when not requested).
     public var balanceLoss: Tensor?
 }
 
@@ -116,21 +137,36 @@ public final class UnifiedModel: Layer {
     public let blocks: [Block]
     public let lnFinal: LayerNorm
     public let head: Linear
+    /// The conditioning experts' resamplers (noise, clip, face), shared by all layers; empty
+    /// when the sequence-level MoE is off.
+    public let resamplers: [SequenceExpert: Resampler]
 
     public init(config: ModelConfig, seed: UInt64 = 0) {
         self.config = config
         vocab = Vocabulary(config)
         var rng = RNG(seed: seed)
+        var sequenceRNG = RNG(seed: seed).derived(0x5E9_0E)
         embed = Embedding(vocab.size, config.dModel, std: config.initStd, rng: &rng)
-        blocks = (0..<config.layers).map { _ in Block(config: config, rng: &rng) }
+        blocks = (0..<config.layers).map { _ in Block(config: config, rng: &rng, sequenceRNG: &sequenceRNG) }
         lnFinal = LayerNorm(config.dModel, eps: config.layerNormEps)
         head = Linear(config.dModel, vocab.size, bias: false, std: config.initStd, rng: &rng)
+        var resamplers: [SequenceExpert: Resampler] = [:]
+        if config.sequenceMoE {
+            for (expert, inputDim, inputTokens) in [(SequenceExpert.noise, config.noiseEmbeddingDim, 1), (.clip, config.clipDim, config.clipTokens),
+                                                    (.face, config.faceDim, config.faceTokens)] {
+                resamplers[expert] = Resampler(inputDim: inputDim, inputTokens: inputTokens, positions: config.imageTokens, outputDim: config.dModel,
+                                               dim: config.resamplerDim, depth: config.resamplerDepth, heads: config.resamplerHeads,
+                                               outStd: config.initStd, rng: &sequenceRNG)
+            }
+        }
+        self.resamplers = resamplers
     }
 
     public func parameters(prefix: String) -> [Parameter] {
         var children: [(String, Layer?)] = [("embed", embed)]
         children += blocks.enumerated().map { ("layers.\($0.offset)", $0.element) }
         children += [("ln_f", lnFinal), ("head", head)]
+        children += [SequenceExpert.noise, .clip, .face].map { ("resampler.\($0.rawValue)", resamplers[$0]) }
         return collectParameters(prefix, children)
     }
 
@@ -138,28 +174,128 @@ public final class UnifiedModel: Layer {
     ///
     /// - `balanceRows`: rows (in B·T) whose routing counts for the balance loss; nil skips it.
     /// - `cache`/`positionOffset`: incremental decoding (the layouts then hold only new tokens,
-    ///   and `mask` must be given as [B, T, cached + T]).
+    ///   and `mask` must be given as [B, T, cached + T]). The call that fills an empty cache
+    ///   decides the sequence-level routing; later calls reuse it.
+    /// - `conditioning`: one per sequence, for the sequence-level MoE. T2I defaults to each
+    ///   layout's mask ratio (masked image tokens / image tokens); MMU without it reads zero
+    ///   embeddings (benchmarks only: real chats pass the image's embeddings).
     public func forward(_ layouts: [SequenceLayout], mask explicitMask: Tensor? = nil, balanceRows: [Int]? = nil,
-                        cache: KVCache? = nil, positionOffset: Int = 0) -> (hidden: Tensor, record: ForwardRecord) {
+                        cache: KVCache? = nil, positionOffset: Int = 0,
+                        conditioning: [SequenceConditioning]? = nil) -> (hidden: Tensor, record: ForwardRecord) {
+        forward(layouts, mask: explicitMask, balanceRows: balanceRows, cache: cache, positionOffset: positionOffset,
+                conditioning: conditioning, forcedSequenceRouting: nil)
+    }
+
+    /// `forward` with every layer's sequence-level routing given instead of decided (tests).
+    func forward(_ layouts: [SequenceLayout], mask explicitMask: Tensor?, balanceRows: [Int]?, cache: KVCache?,
+                 positionOffset: Int, conditioning: [SequenceConditioning]?,
+                 forcedSequenceRouting: [SequenceRouting]?) -> (hidden: Tensor, record: ForwardRecord) {
         let B = layouts.count, T = layouts[0].count, d = config.dModel
         let task = layouts[0].task
         precondition(layouts.allSatisfy { $0.count == T && $0.task == task }, "forward: a batch must share task and length")
+        precondition(conditioning == nil || conditioning!.count == B, "forward: \(conditioning!.count) conditionings for \(B) sequences")
         let mask = explicitMask ?? Tensor(shape: [B, T, T], values: layouts.flatMap(SequenceBuilder.attentionMask))
         let positions = Array(positionOffset..<(positionOffset + T))
+        // Incremental when the cache already holds positions: routing then comes from the cache.
+        let incremental = (cache?.length ?? 0) > 0
+        var sequence: SequenceContext? = nil
+        if config.sequenceMoE {
+            if incremental {
+                guard let context = cache?.sequenceContext else { preconditionFailure("forward: the KV cache was filled without its sequence context") }
+                sequence = context
+            } else {
+                sequence = SequenceContext(model: self, layouts: layouts, conditioning: conditioning)
+                cache?.sequenceContext = sequence
+            }
+        }
+        let sequenceRows = layouts.enumerated().map { b, layout in
+            SequenceRows(rows: (b * T)..<((b + 1) * T),
+                         image: (0..<T).compactMap { t in
+                             let p = positionOffset + t
+                             return layout.imageRange.contains(p) ? (b * T + t, p - layout.imageRange.lowerBound) : nil
+                         })
+        }
+        let decided = incremental ? sequence?.routing : forcedSequenceRouting
+        let pooling = sequence != nil && decided == nil ? UnifiedModel.poolingMatrix(layouts) : nil
         var x = embed(layouts.flatMap(\.ids)).reshape([B, T, d])
         var record = ForwardRecord()
+        func addBalance(_ loss: Tensor) { record.balanceLoss = record.balanceLoss.map { $0 + loss } ?? loss }
         for (l, block) in blocks.enumerated() {
             x = x + block.attn(block.ln1(x), positions: positions, mask: mask, cache: cache?.layers[l])
             let (mixed, routing, scores) = block.moe(task)(block.ln2(x).reshape([B * T, d]))
             x = x + mixed.reshape([B, T, d])
-            // Sequence-level MoE (issue 6) plugs in here: x = block.sequenceMoE(task)(x, …).
             record.tokenRouting.append(routing)
             if let balanceRows, let routing, let scores {
-                let lb = TokenMoE.balanceLoss(scores: scores, routing: routing, rows: balanceRows, weight: config.balanceLossWeight)
-                record.balanceLoss = record.balanceLoss.map { $0 + lb } ?? lb
+                addBalance(TokenMoE.balanceLoss(scores: scores, routing: routing, rows: balanceRows, weight: config.balanceLossWeight))
+            }
+            if let sequence, let sequenceMoE = block.sequenceMoE(task) {
+                let forced = decided?[l]
+                let (out, routing, scores) = sequenceMoE(x.reshape([B * T, d]), sequences: sequenceRows, pooling: pooling,
+                                                         forced: forced, resampled: { sequence.resampled($0) })
+                x = out.reshape([B, T, d])
+                record.sequenceRouting.append(routing)
+                if !incremental { sequence.routing.append(routing) }
+                if balanceRows != nil, let scores, config.sequenceBalanceLossWeight > 0 {
+                    addBalance(SequenceMoE.balanceLoss(scores: scores, routing: routing, weight: config.sequenceBalanceLossWeight))
+                }
             }
         }
         return (lnFinal(x).reshape([B * T, d]), record)
+    }
+
+    /// The rows whose mean feeds the sequence router: T2I every non-pad position, MMU the image
+    /// prefix up to `<|eoi|>` (independent of the conversation, see SequenceMoE.swift).
+    public static func routingRows(_ layout: SequenceLayout) -> [Int] {
+        switch layout.task {
+        case .t2i: return (0..<layout.count).filter { !layout.isPad[$0] }
+        case .mmu: return (0..<min(layout.textStart, layout.count)).filter { !layout.isPad[$0] }
+        }
+    }
+
+    /// [B, B·T]: row b averages sequence b's routing rows.
+    static func poolingMatrix(_ layouts: [SequenceLayout]) -> Tensor {
+        let B = layouts.count, T = layouts[0].count
+        var values = [Float](repeating: 0, count: B * B * T)
+        for (b, layout) in layouts.enumerated() {
+            let rows = routingRows(layout)
+            for t in rows { values[b * B * T + b * T + t] = 1 / Float(max(rows.count, 1)) }
+        }
+        return Tensor(shape: [B, B * T], values: values)
+    }
+
+    /// Resamples one conditioning expert's input for a batch → [B, image tokens, d].
+    func resample(_ expert: SequenceExpert, _ conditioning: [SequenceConditioning]) -> Tensor {
+        guard let resampler = resamplers[expert] else { preconditionFailure("no resampler for the \(expert.rawValue) expert") }
+        let B = conditioning.count
+        switch expert {
+        case .noise:
+            // CFG's conditional and unconditional rows share a ratio: resample each ratio once.
+            var ratios: [Float] = [], index: [Int] = []
+            for c in conditioning {
+                guard case let .maskRatio(m) = c else { preconditionFailure("forward: a T2I sequence needs a mask-ratio conditioning") }
+                if let i = ratios.firstIndex(of: m) { index.append(i) } else { index.append(ratios.count); ratios.append(m) }
+            }
+            let D = config.noiseEmbeddingDim
+            let input = Tensor(shape: [ratios.count, 1, D], values: ratios.flatMap { maskRatioEmbedding($0, dim: D) })
+            let out = resampler(input)
+            if ratios.count == B { return out }
+            let P = out.shape[1], d = out.shape[2]
+            return out.reshape([ratios.count, P * d]).indexSelect(rows: index).reshape([B, P, d])
+        case .clip, .face:
+            let tokens = expert == .clip ? config.clipTokens : config.faceTokens
+            let dim = expert == .clip ? config.clipDim : config.faceDim
+            var values: [Float] = []
+            values.reserveCapacity(B * tokens * dim)
+            for c in conditioning {
+                guard case let .image(e) = c else { preconditionFailure("forward: an MMU sequence needs image embeddings") }
+                let v = expert == .clip ? e.clip : e.face
+                precondition(v.count == tokens * dim, "forward: \(expert.rawValue) embedding of \(v.count) values, expected \(tokens)×\(dim)")
+                values += v
+            }
+            return resampler(Tensor(shape: [B, tokens, dim], values: values))
+        case .copy, .zero:
+            preconditionFailure("the \(expert.rawValue) expert has no conditioning")
+        }
     }
 
     /// Logits over the image codes (mask excluded) for the given hidden rows → [rows, codes].
@@ -170,5 +306,35 @@ public final class UnifiedModel: Layer {
     /// Logits over text tokens and specials for the given hidden rows → [rows, imageOffset].
     public func textLogits(_ hidden: Tensor) -> Tensor {
         hidden.matmul(head.weight.slice(axis: 0, vocab.textPredictable), transposeW: true)
+    }
+}
+
+/// The sequence-level state of one forward pass (or of a KV-cached conversation): the
+/// conditioning, its resampled form computed on first use, and each layer's routing.
+final class SequenceContext {
+    let model: UnifiedModel
+    let conditioning: [SequenceConditioning]
+    private var resampledByExpert: [SequenceExpert: Tensor] = [:]
+    var routing: [SequenceRouting] = []
+
+    init(model: UnifiedModel, layouts: [SequenceLayout], conditioning: [SequenceConditioning]?) {
+        self.model = model
+        self.conditioning = conditioning ?? layouts.map { layout in
+            switch layout.task {
+            case .t2i:
+                let masked = layout.ids[layout.imageRange].filter { $0 == model.vocab.mask }.count
+                return .maskRatio(Float(masked) / Float(max(layout.imageRange.count, 1)))
+            case .mmu:
+                return .image(.zeros(for: model.config))
+            }
+        }
+    }
+
+    /// [B, image tokens, d] for a conditioning expert, computed once.
+    func resampled(_ expert: SequenceExpert) -> Tensor {
+        if let r = resampledByExpert[expert] { return r }
+        let r = model.resample(expert, conditioning)
+        resampledByExpert[expert] = r
+        return r
     }
 }

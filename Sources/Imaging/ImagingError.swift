@@ -1,15 +1,12 @@
 @_exported import Support
 import Foundation
 
-/// Every failure in the Imaging module. Each `description` is one line that starts with the
-/// file (or `<memory>`) it is about, so a CLI can print it as is.
+/// Every failure of the Imaging module's codecs. Each `description` is one line that starts with
+/// the file (or `<memory>`) it is about, so a CLI can print it as is. Opening, reading and writing
+/// files fail with `FileError` (Support's `AtomicFile`), not with this type.
 public enum ImagingError: Error, Equatable, CustomStringConvertible, LocalizedError {
-    /// The file could not be opened (`reason` is the system's text, e.g. "No such file or directory").
-    case cannotOpen(path: String, reason: String)
-    /// Reading an opened file failed part-way.
-    case cannotRead(path: String, reason: String)
-    /// Writing, syncing or renaming the output failed.
-    case cannotWrite(path: String, reason: String)
+    /// libpng could not encode the image (`detail` is its message).
+    case cannotEncode(source: String, detail: String)
     /// Zero bytes where an image was expected.
     case empty(source: String)
     /// The data does not start with the PNG signature.
@@ -27,9 +24,7 @@ public enum ImagingError: Error, Equatable, CustomStringConvertible, LocalizedEr
 
     public var description: String {
         switch self {
-        case let .cannotOpen(path, reason): return "\(path): cannot open: \(reason)"
-        case let .cannotRead(path, reason): return "\(path): cannot read: \(reason)"
-        case let .cannotWrite(path, reason): return "\(path): cannot write: \(reason)"
+        case let .cannotEncode(source, detail): return "\(source): cannot encode PNG (\(detail))"
         case let .empty(source): return "\(source): empty input (0 bytes)"
         case let .notPNG(source): return "\(source): not a PNG file (bad signature)"
         case let .truncated(source, detail): return "\(source): truncated PNG data (\(detail))"

@@ -20,14 +20,14 @@ public enum PNGCodec {
             // First call sizes the output, second call writes it.
             var size: png_alloc_size_t = 0
             guard png_image_write_to_memory(&png, nil, &size, 0, pixels.baseAddress, 0, nil) != 0 else {
-                throw ImagingError.cannotWrite(path: "<memory>", reason: "libpng: \(message(of: &png))")
+                throw ImagingError.cannotEncode(source: "<memory>", detail: "libpng: \(message(of: &png))")
             }
             var out = [UInt8](repeating: 0, count: Int(size))
             let ok = out.withUnsafeMutableBytes {
                 png_image_write_to_memory(&png, $0.baseAddress, &size, 0, pixels.baseAddress, 0, nil)
             }
             guard ok != 0 else {
-                throw ImagingError.cannotWrite(path: "<memory>", reason: "libpng: \(message(of: &png))")
+                throw ImagingError.cannotEncode(source: "<memory>", detail: "libpng: \(message(of: &png))")
             }
             out.removeLast(out.count - Int(size))
             return out

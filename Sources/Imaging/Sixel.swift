@@ -48,7 +48,17 @@ public final class SixelEncoder: @unchecked Sendable {
             }
         }
         if sixelFailed(status) { throw sixelError("sixel_encode", status) }
-        return sink.bytes
+        return Self.removingSpuriousNewLine(sink.bytes, height: image.height)
+    }
+
+    /// libsixel starts every band but the one ending on row 5 with a graphics new line (`-`,
+    /// `if (y != 5)` in its encoder), so an image under 6 rows, whose only band ends earlier,
+    /// is drawn 6 rows down. That band is the whole image, so the stream's one `-` is the wrong one.
+    static func removingSpuriousNewLine(_ bytes: [UInt8], height: Int) -> [UInt8] {
+        guard height < 6, let newLine = bytes.firstIndex(of: UInt8(ascii: "-")) else { return bytes }
+        var fixed = bytes
+        fixed.remove(at: newLine)
+        return fixed
     }
 
     /// The libsixel dither object holding our palette, in "indices in, no quantisation" mode.

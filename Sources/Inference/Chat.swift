@@ -29,6 +29,8 @@ public struct ChatOptions: Codable, Sendable, Equatable {
 public final class ChatSession {
     let engine: Engine
     public let imageCodes: [Int]
+    /// The image's CLIP and face embeddings (nil without encoders: the experts then read zeros).
+    public let imageEmbeddings: ImageEmbeddings?
     let cache: KVCache
     /// Every id in the cache, in order.
     public private(set) var context: [Int]
@@ -38,17 +40,23 @@ public final class ChatSession {
     private var pending: [Int] = []
     private var rng: RNG
 
-    init(engine: Engine, codes: [Int]) throws {
+    init(engine: Engine, codes: [Int], embeddings: ImageEmbeddings? = nil) throws {
         self.engine = engine
         imageCodes = codes
+        imageEmbeddings = embeddings
         let model = engine.directory.model
         cache = KVCache(layers: model.config.layers)
         let prefix = engine.builder.mmu(imageIDs: codes.map { model.vocab.imageOffset + $0 }, turns: [],
                                         userPrefix: [], assistantPrefix: []).0
         context = prefix.ids
         rng = RNG(seed: 0)
-        _ = GradMode.withoutGrad { model.forward([prefix], cache: cache) }
+        // The prefill also decides the sequence-level routing and resamples the embeddings;
+        // the cache keeps both for every later token.
+        _ = GradMode.withoutGrad { model.forward([prefix], cache: cache, conditioning: conditioning) }
     }
+
+    /// The sequence-level conditioning of this chat's sequence.
+    public var conditioning: [SequenceConditioning]? { imageEmbeddings.map { [.image($0)] } }
 
     /// Forgets the conversation but keeps the image prefix.
     public func clear() {

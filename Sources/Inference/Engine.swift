@@ -32,11 +32,13 @@ public final class Engine: @unchecked Sendable {
     /// Tokens `prompt` takes.
     public func promptTokenCount(_ prompt: String) -> Int { directory.textTokenizer.encode(prompt).count }
 
-    /// A chat about `image`: the image prefix is run once and reused for every question.
+    /// A chat about `image`: the image prefix is run once and reused for every question. The
+    /// image's CLIP and face embeddings (for the sequence-level MoE) are computed here, once.
     public func chat(image: RGBImage) throws -> ChatSession {
         let side = directory.imageTokenizer.config.imageSize
         let input = (image.width == side && image.height == side) ? image : ImageOps.resize(image, width: side, height: side)
-        return try ChatSession(engine: self, codes: directory.imageTokenizer.encode(input))
+        let embeddings = directory.config.sequenceMoE ? try directory.encoders?.embeddings(image) : nil
+        return try ChatSession(engine: self, codes: directory.imageTokenizer.encode(input), embeddings: embeddings)
     }
 
     /// A caption of `image`: the answer to `ChatFormat.describeQuestion`.

@@ -13,16 +13,40 @@ public struct LayerRouting: Sendable, Codable, Equatable {
     public var topGate: [Float]
 }
 
+/// Which whole-sequence experts one layer's sequence-level MoE chose for one sequence.
+public struct SequenceLayerRouting: Sendable, Codable, Equatable {
+    /// The group's experts in router order ("copy", "zero", "noise" or "copy", "clip", "face").
+    public var experts: [String]
+    /// The two chosen experts, highest gate first.
+    public var chosen: [String]
+    /// Their renormalised gates (sum to 1).
+    public var gates: [Float]
+    /// Per expert of `experts`: its gate, 0 when not chosen (a heatmap row).
+    public var weights: [Float]
+}
+
 /// The routing of one forward pass, for the studio's heatmaps and `--json` output.
 public struct RoutingTrace: Sendable, Codable, Equatable {
     /// "t2i" or "mmu": the expert group that ran.
     public var group: String
     /// Per layer; empty when the token-level MoE is off.
     public var layers: [LayerRouting]
+    /// Per layer, the sequence-level choice for the traced sequence; empty when the
+    /// sequence-level MoE is off.
+    public var sequenceLayers: [SequenceLayerRouting]
 
-    /// Summarises `record` over the given rows (row indices within the batch's B·T rows).
-    init(group: SequenceLayout.Task, record: ForwardRecord, rows: [Int]) {
+    /// Summarises `record` over the given rows (row indices within the batch's B·T rows); the
+    /// sequence level is reported for batch element `sequence`.
+    init(group: SequenceLayout.Task, record: ForwardRecord, rows: [Int], sequence: Int = 0) {
         self.group = group == .t2i ? "t2i" : "mmu"
+        sequenceLayers = record.sequenceRouting.map { r in
+            let k = SequenceRouting.k
+            let slots = (sequence * k)..<((sequence + 1) * k)
+            return SequenceLayerRouting(experts: r.experts.map(\.rawValue),
+                                        chosen: slots.map { r.experts[r.chosen[$0]].rawValue },
+                                        gates: slots.map { r.gates[$0] },
+                                        weights: r.weights(sequence: sequence))
+        }
         layers = record.tokenRouting.compactMap { routing in
             guard let routing else { return nil }
             var top: [Int] = [], gate: [Float] = []

@@ -134,8 +134,11 @@ extension Engine {
             if options.cfg > 0 { layouts.append(builder.t2i(text: [], imageIDs: ids).0) }
             let T = cond.count
             let imageRows = Array(cond.imageRange)
+            // The noise expert reads the current mask ratio; both CFG rows share it, so its
+            // resampler runs once per step.
+            let ratio = SequenceConditioning.maskRatio(Float(state.unknownCount) / Float(N))
             let (logits, record) = GradMode.withoutGrad { () -> ([Float], ForwardRecord) in
-                let (hidden, record) = model.forward(layouts)
+                let (hidden, record) = model.forward(layouts, conditioning: layouts.map { _ in ratio })
                 let rows = imageRows + (layouts.count > 1 ? imageRows.map { $0 + T } : [])
                 let all = model.imageLogits(hidden.indexSelect(rows: rows)).values
                 guard layouts.count > 1 else { return (all, record) }

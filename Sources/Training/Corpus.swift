@@ -60,17 +60,61 @@ public enum CorpusBuilder {
         return Dictionary(uniqueKeysWithValues: zip(images.map(\.id), codes))
     }
 
-    /// T2I examples from the split's captions, MMU examples from `llava_<split>.json`.
+    /// The frozen encoders' embeddings of `images` (id → embeddings), read from `cachePath` when
+    /// it was written for the same images and the same encoders (`ImageEncoders.fingerprint`),
+    /// otherwise computed once in batches and cached atomically (F16 safetensors: `clip`
+    /// [images, clip_tokens·clip_dim], `face` [images, face_tokens·face_dim], ids in the metadata).
+    public static func imageEmbeddings(dataDirectory dir: String, images: [(id: String, path: String)], encoders: ImageEncoders,
+                                       cachePath: String, fingerprint: String, showProgress: Bool) throws -> [String: ImageEmbeddings] {
+        let clipWidth = encoders.config.clipTokens * encoders.config.clipDim
+        let faceWidth = encoders.config.faceTokens * encoders.config.faceDim
+        if let cached = try? EmbeddingCache.read(path: cachePath, fingerprint: fingerprint, clipWidth: clipWidth, faceWidth: faceWidth),
+           Set(images.map(\.id)).isSubset(of: Set(cached.keys)) {
+            return cached
+        }
+        let progress = ProgressLine(label: "embed images", total: images.count, unit: "img", enabled: showProgress)
+        var clip: [Float] = [], face: [Float] = []
+        clip.reserveCapacity(images.count * clipWidth)
+        face.reserveCapacity(images.count * faceWidth)
+        let batch = 64
+        for start in stride(from: 0, to: images.count, by: batch) {
+            let chunk = images[start..<min(start + batch, images.count)]
+            let pictures = try chunk.map { item -> RGBImage in
+                do { return try PNGCodec.read(path: dir + "/" + item.path) } catch { throw TrainingError.data("\(dir)/\(item.path): \(error)") }
+            }
+            for e in try encoders.embeddings(pictures) { clip += e.clip; face += e.face }
+            progress.update(start + chunk.count)
+        }
+        progress.finish()
+        let ids = images.map(\.id)
+        try EmbeddingCache.write(path: cachePath, fingerprint: fingerprint, ids: ids, clip: clip, face: face,
+                                 clipWidth: clipWidth, faceWidth: faceWidth)
+        var out: [String: ImageEmbeddings] = [:]
+        for (i, id) in ids.enumerated() {
+            out[id] = ImageEmbeddings(clip: Array(clip[(i * clipWidth)..<((i + 1) * clipWidth)]),
+                                      face: Array(face[(i * faceWidth)..<((i + 1) * faceWidth)]))
+        }
+        return out
+    }
+
+    /// T2I examples from the split's captions, MMU examples from `llava_<split>.json`. With
+    /// `embeddings` (see `imageEmbeddings`), every MMU example carries its image's.
     public static func corpus(dataDirectory dir: String, split: String, tokenizer: TextTokenizer,
-                              codes: [String: [Int]]) throws -> TrainingCorpus {
+                              codes: [String: [Int]], embeddings: [String: ImageEmbeddings]? = nil) throws -> TrainingCorpus {
         var t2i: [T2IExample] = []
         var mmu: [MMUExample] = []
+        func embedding(_ id: String, _ file: String) throws -> ImageEmbeddings? {
+            guard let embeddings else { return nil }
+            guard let e = embeddings[id] else { throw TrainingError.data("\(file): no image embeddings for \(id)") }
+            return e
+        }
         let describe = tokenizer.encode(ChatFormat.turnText(ChatFormat.describeQuestion))
         for record in try FaceDataset.loadCaptions(directory: dir) where record.split == split {
             guard let c = codes[record.id] else { throw TrainingError.data("\(dir)/captions.jsonl: no image codes for \(record.id)") }
             t2i.append(T2IExample(prompt: tokenizer.encode(record.caption), codes: c))
             // Captioning is taught as one more conversation: "Describe this face…" → the caption.
-            mmu.append(MMUExample(codes: c, turns: [.init(user: describe, assistant: tokenizer.encode(ChatFormat.turnText(record.caption)))]))
+            mmu.append(MMUExample(codes: c, turns: [.init(user: describe, assistant: tokenizer.encode(ChatFormat.turnText(record.caption)))],
+                                  embeddings: try embedding(record.id, "\(dir)/captions.jsonl")))
         }
         let llava = "\(dir)/llava_\(split).json"
         for (index, record) in try FaceDataset.loadLLaVA(path: llava).enumerated() {
@@ -84,7 +128,7 @@ public enum CorpusBuilder {
                     pending = nil
                 }
             }
-            if !turns.isEmpty { mmu.append(MMUExample(codes: c, turns: turns)) }
+            if !turns.isEmpty { mmu.append(MMUExample(codes: c, turns: turns, embeddings: try embedding(record.id, "\(llava): record \(index)"))) }
         }
         return TrainingCorpus(t2i: t2i, mmu: mmu, userPrefix: tokenizer.encode(ChatFormat.userPrefix),
                               assistantPrefix: tokenizer.encode(ChatFormat.assistantPrefix))
@@ -133,5 +177,35 @@ struct CodeCache {
             codes.append(row)
         }
         return CodeCache(fingerprint: header.fingerprint, tokens: header.tokens, ids: header.ids, codes: codes)
+    }
+}
+
+/// Cached image embeddings: one safetensors file (F16) with the ids and the encoders'
+/// fingerprint in its metadata.
+enum EmbeddingCache {
+    static func write(path: String, fingerprint: String, ids: [String], clip: [Float], face: [Float],
+                      clipWidth: Int, faceWidth: Int) throws {
+        let n = ids.count
+        let idsJSON = "[" + ids.map { JSONWriter.quoted($0) }.joined(separator: ",") + "]"
+        try SafetensorsFile.write([(name: "clip", tensor: Tensor(shape: [n, clipWidth], values: clip)),
+                                   (name: "face", tensor: Tensor(shape: [n, faceWidth], values: face))],
+                                  metadata: ["format": "facestudio-image-embeddings-v1", "fingerprint": fingerprint, "ids": idsJSON],
+                                  dtype: .f16, to: path)
+    }
+
+    /// The cache as id → embeddings, or nil when it is for other encoders or other shapes.
+    static func read(path: String, fingerprint: String, clipWidth: Int, faceWidth: Int) throws -> [String: ImageEmbeddings]? {
+        let file = try SafetensorsFile(path: path)
+        guard file.metadata["fingerprint"] == fingerprint, let idsText = file.metadata["ids"],
+              case let .array(items) = try JSONReader.parse(Array(idsText.utf8)) else { return nil }
+        let ids = items.compactMap { item -> String? in if case let .string(s) = item { return s } else { return nil } }
+        guard ids.count == items.count, file.shape("clip") == [ids.count, clipWidth], file.shape("face") == [ids.count, faceWidth] else { return nil }
+        let clip = try file.tensor("clip"), face = try file.tensor("face")
+        var out: [String: ImageEmbeddings] = [:]
+        for (i, id) in ids.enumerated() {
+            out[id] = ImageEmbeddings(clip: Array(UnsafeBufferPointer(start: clip.data + i * clipWidth, count: clipWidth)),
+                                      face: Array(UnsafeBufferPointer(start: face.data + i * faceWidth, count: faceWidth)))
+        }
+        return out
     }
 }

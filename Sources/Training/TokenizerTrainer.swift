@@ -235,7 +235,7 @@ public enum TokenizerLoss {
         if config.gradientLossWeight > 0 {
             reconstruction = reconstruction + imageGradientL1(y, x) * config.gradientLossWeight
         }
-        let lfq = LFQ.losses(z: z, q: q, beta: m.commitmentBeta, temperature: m.entropyTemperature)
+        let lfq = LFQ.losses(z: z, q: q, beta: m.commitmentBeta, temperature: m.entropyTemperature, codebookEntropy: m.codebookEntropy)
         let total = reconstruction + lfq.commitment * m.commitmentWeight + lfq.entropy * m.entropyWeight
         return Terms(total: total, reconstruction: reconstruction, meanSquaredError: mse, lfq: lfq)
     }

@@ -9,11 +9,15 @@ public struct T2IExample: Sendable {
     public init(prompt: [Int], codes: [Int]) { self.prompt = prompt; self.codes = codes }
 }
 
-/// An understanding example: the image's codes and its conversation.
+/// An understanding example: the image's codes, its conversation, and the frozen encoders'
+/// embeddings of the image (needed when the sequence-level MoE is on).
 public struct MMUExample: Sendable {
     public var codes: [Int]
     public var turns: [SequenceBuilder.Turn]
-    public init(codes: [Int], turns: [SequenceBuilder.Turn]) { self.codes = codes; self.turns = turns }
+    public var embeddings: ImageEmbeddings?
+    public init(codes: [Int], turns: [SequenceBuilder.Turn], embeddings: ImageEmbeddings? = nil) {
+        self.codes = codes; self.turns = turns; self.embeddings = embeddings
+    }
 }
 
 /// Everything the unified trainer reads, already tokenised.
@@ -76,6 +80,18 @@ public final class UnifiedTrainer {
         for (i, e) in corpus.mmu.enumerated() where e.codes.count != N || e.turns.isEmpty {
             throw TrainingError.data("conversation example \(i): expected \(N) image codes and at least one turn")
         }
+        if model.config.sequenceMoE && config.mmuBatch > 0 {
+            // The CLIP and face experts read the frozen encoders' embeddings of every MMU image.
+            let c = model.config
+            for (i, e) in corpus.mmu.enumerated() {
+                guard let emb = e.embeddings else {
+                    throw TrainingError.data("conversation example \(i): no image embeddings, which the sequence-level MoE needs (build the corpus with the image encoders, or turn sequence_moe off)")
+                }
+                guard emb.clip.count == c.clipTokens * c.clipDim, emb.face.count == c.faceTokens * c.faceDim else {
+                    throw TrainingError.data("conversation example \(i): embeddings of \(emb.clip.count) CLIP and \(emb.face.count) face values, the model expects \(c.clipTokens * c.clipDim) and \(c.faceTokens * c.faceDim)")
+                }
+            }
+        }
         self.model = model
         self.config = config
         self.corpus = corpus
@@ -125,7 +141,7 @@ public final class UnifiedTrainer {
     /// Masks a batch of images by the cosine schedule and scores the masked positions.
     private func t2iLoss() -> (terms: D3Diff.Terms, balance: Tensor?, tokens: Int, byBucket: [Float?]) {
         let v = model.vocab
-        var layouts: [SequenceLayout] = [], draws: [MaskDraw] = []
+        var layouts: [SequenceLayout] = [], draws: [MaskDraw] = [], conditioning: [SequenceConditioning] = []
         var rows: [Int] = [], targets: [Int] = [], imageOfRow: [Int] = [], balanceRows: [Int] = []
         let T = builder.t2iLength
         for b in 0..<config.t2iBatch {
@@ -143,8 +159,10 @@ public final class UnifiedTrainer {
             balanceRows += (0..<T).filter { !layout.isPad[$0] }.map { b * T + $0 }
             layouts.append(layout)
             draws.append(draw)
+            // The noise expert reads this example's mask ratio.
+            conditioning.append(.maskRatio(Float(draw.positions.count) / Float(model.config.imageTokens)))
         }
-        let (hidden, record) = model.forward(layouts, balanceRows: balanceRows)
+        let (hidden, record) = model.forward(layouts, balanceRows: balanceRows, conditioning: conditioning)
         let logits = model.imageLogits(hidden.indexSelect(rows: rows))
         let terms = D3Diff.loss(logits: logits, targets: targets, imageOfRow: imageOfRow, draws: draws,
                                 alpha: config.alpha, mode: config.d3diffMode)
@@ -162,9 +180,10 @@ public final class UnifiedTrainer {
     /// Next-token loss on the assistant tokens of a batch of conversation windows.
     private func mmuLoss() -> (ntp: Tensor, balance: Tensor?, tokens: Int) {
         let v = model.vocab
-        var layouts: [SequenceLayout] = []
+        var layouts: [SequenceLayout] = [], conditioning: [SequenceConditioning] = []
         for _ in 0..<config.mmuBatch {
             let example = corpus.mmu[rng.int(corpus.mmu.count)]
+            conditioning.append(.image(example.embeddings ?? .zeros(for: model.config)))
             let window = min(config.mmuTurns, example.turns.count)
             let start = rng.int(example.turns.count - window + 1)
             let turns = Array(example.turns[start..<(start + window)])
@@ -178,7 +197,7 @@ public final class UnifiedTrainer {
             for t in l.textTargets { rows.append(b * T + t); targets.append(l.ids[t + 1]) }
             balanceRows += (0..<T).filter { !l.isPad[$0] }.map { b * T + $0 }
         }
-        let (hidden, record) = model.forward(layouts, balanceRows: balanceRows)
+        let (hidden, record) = model.forward(layouts, balanceRows: balanceRows, conditioning: conditioning)
         let ntp = nextTokenLoss(logits: model.textLogits(hidden.indexSelect(rows: rows)), targets: targets)
         return (ntp, record.balanceLoss, balanceRows.count)
     }

@@ -8,12 +8,17 @@ struct FaceStudio: ParsableCommand {
         abstract: "A terminal studio for unified fine-grained face models (UniF²ace style).",
         subcommands: [
             BenchCommand.self,
+            DatasetCommand.self,
+            TokenizerCommand.self,
             TrainCommand.self,
             GenerateCommand.self,
             AskCommand.self,
             CaptionCommand.self,
+            ModelCommand.self,
+            EncodersCommand.self,
+            StudioCommand.self,
         ],
-        defaultSubcommand: BenchCommand.self
+        defaultSubcommand: StudioCommand.self
     )
 }
 

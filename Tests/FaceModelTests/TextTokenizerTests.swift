@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Support
 @testable import FaceModel
 
 /// SplitMix64: a tiny seeded generator, so random inputs are the same on every run.
@@ -175,11 +176,29 @@ struct TextTokenizerTests {
 
     @Test("merges compress the training text")
     func compression() throws {
+        // This corpus has about 80 distinct words: 137 merges (vocab 400) cover the frequent
+        // ones (≈ 3 bytes per token); once the pairs run out (234 merges) every word is one token.
         let texts = sampleCorpus(count: 2000, seed: 7)
-        let tokenizer = try trainedTokenizer()
         let bytes = texts.reduce(0) { $0 + $1.utf8.count }
-        let tokens = texts.reduce(0) { $0 + tokenizer.encode($1).count }
-        #expect(tokens * 4 < bytes, "\(tokens) tokens for \(bytes) bytes")
+        func bytesPerToken(_ tokenizer: TextTokenizer) -> Double {
+            Double(bytes) / Double(texts.reduce(0) { $0 + tokenizer.encode($1).count })
+        }
+        let small = try trainedTokenizer(), full = try TextTokenizer.train(texts: texts, vocabSize: 600)
+        #expect(full.bpeVocabSize < 600 - 7)  // stopped early: no pair seen twice is left
+        #expect(bytesPerToken(small) > 2.8, "\(bytesPerToken(small)) bytes per token")
+        #expect(bytesPerToken(full) > 4.2, "\(bytesPerToken(full)) bytes per token")
+    }
+
+    @Test("the incremental trainer learns exactly the merges of the textbook recount-everything one")
+    func matchesNaiveTrainer() throws {
+        var rng = SeededRandom(state: 21)
+        let texts = sampleCorpus(count: 300, seed: 13) + trickyTexts + (0..<30).map { _ in randomText(length: 60, rng: &rng) }
+            + ["aaaa aaaaa aaa abab ababab", "ab abc abcd bcd cd"]  // overlapping pairs, one string by two routes
+        let tokenizer = try TextTokenizer.train(texts: texts, vocabSize: 256 + 7 + 200)
+        let learned = tokenizer.merges.map {
+            ByteLevelAlphabet.string(for: tokenizer.tokenBytes[Int($0.left)]) + " " + ByteLevelAlphabet.string(for: tokenizer.tokenBytes[Int($0.right)])
+        }
+        #expect(learned == naiveMerges(texts: texts, limit: learned.count + 5, tokenLimit: tokenizer.bpeVocabSize))
     }
 
     @Test("special tokens: ids after the BPE vocabulary, never produced from user text unless allowed")
@@ -242,23 +261,39 @@ struct TextTokenizerTests {
         let json = tokenizer.serializedJSON()
         // Rewrite the merges section as ["a", "b"] arrays (the layout of tokenizers >= 0.20).
         let start = try #require(json.range(of: "\"merges\": ["))
-        let end = try #require(json.range(of: "\n    ]\n  },", range: start.upperBound..<json.endIndex))
+        let end = try #require(json.range(of: "\n    ],\n    \"facestudio\"", range: start.upperBound..<json.endIndex))
         let arrays = tokenizer.merges.map { merge in
             let left = ByteLevelAlphabet.string(for: tokenizer.tokenBytes[Int(merge.left)])
             let right = ByteLevelAlphabet.string(for: tokenizer.tokenBytes[Int(merge.right)])
             return "[\(JSONWriter.quoted(left)), \(JSONWriter.quoted(right))]"
         }
         let arrayForm = json.replacingCharacters(in: start.lowerBound..<end.upperBound,
-                                                 with: "\"merges\": [\(arrays.joined(separator: ", "))]\n  },")
+                                                 with: "\"merges\": [\(arrays.joined(separator: ", "))],\n    \"facestudio\"")
         #expect(arrayForm != json)
         let loaded = try TextTokenizer(jsonBytes: Array(arrayForm.utf8))
         #expect(loaded.merges == tokenizer.merges)
         #expect(loaded.serializedJSON() == json)
 
-        let withoutWords = json.replacingOccurrences(of: "\"format\": 1,", with: "\"format\": 1, \"known_words\": null, \"x\":")
-        let noWords = try TextTokenizer(jsonBytes: Array(withoutWords.utf8))
-        #expect(!noWords.tracksKnownWords)
-        #expect(noWords.unknownWords(in: "zyxwv").isEmpty)
+        // known_words null (the list moved under a key the reader ignores), or no "facestudio"
+        // section at all (a file written by Hugging Face tools): both load without word tracking.
+        let nullWords = json.replacingOccurrences(of: "\"known_words\": [", with: "\"known_words\": null, \"x\": [")
+        let facestudio = try #require(json.range(of: ",\n    \"facestudio\": {"))
+        let noSection = String(json[..<facestudio.lowerBound]) + "\n  }\n}\n"
+        // Files written before the section moved into "model" keep their known words.
+        let words = String(json[facestudio.upperBound...].dropLast("\n  }\n}\n".count))
+        let legacy = String(json[..<facestudio.lowerBound]) + "\n  },\n  \"facestudio\": {" + words + "\n}\n"
+        let legacyTokenizer = try TextTokenizer(jsonBytes: Array(legacy.utf8))
+        #expect(legacyTokenizer.tracksKnownWords)
+        #expect(legacyTokenizer.unknownWords(in: "blue zyxwv").map(\.word) == ["zyxwv"])
+        #expect(legacyTokenizer.serializedJSON() == json)
+
+        for variant in [nullWords, noSection] {
+            #expect(variant != json)
+            let noWords = try TextTokenizer(jsonBytes: Array(variant.utf8))
+            #expect(!noWords.tracksKnownWords)
+            #expect(noWords.unknownWords(in: "zyxwv").isEmpty)
+            #expect(noWords.merges == tokenizer.merges)
+        }
     }
 
     @Test("malformed files fail with an error naming the field", arguments: [
@@ -305,6 +340,43 @@ struct TextTokenizerTests {
             expectError(valid.replacingOccurrences(of: original, with: replacement), contains: expected)
         }
     }
+}
+
+/// The textbook BPE trainer as a reference: before every merge, recount every adjacent pair of
+/// every piece; merge the most frequent (ties: the smaller ids, left then right; at least 2
+/// occurrences) everywhere, left to right. Stops at `limit` merges or `tokenLimit` tokens.
+private func naiveMerges(texts: [String], limit: Int, tokenLimit: Int) -> [String] {
+    var pieceCounts: [[UInt8]: Int] = [:]
+    for text in texts {
+        UTF8Scan.withBytes(of: text) { bytes in PreTokenizer.forEachPiece(in: bytes) { pieceCounts[Array(bytes[$0]), default: 0] += 1 } }
+    }
+    var words = pieceCounts.map { (symbols: $0.key.map { [$0] }, count: $0.value) }
+    var ids: [[UInt8]: Int] = [:]
+    for byte in 0..<256 { ids[[UInt8(byte)]] = byte }
+    var merges: [String] = []
+    while merges.count < limit && ids.count < tokenLimit {
+        var pairCounts: [[[UInt8]]: Int] = [:]
+        for word in words where word.symbols.count >= 2 {
+            for k in 0..<(word.symbols.count - 1) { pairCounts[[word.symbols[k], word.symbols[k + 1]], default: 0] += word.count }
+        }
+        let best = pairCounts.min { a, b in
+            a.value != b.value ? a.value > b.value : (ids[a.key[0]]!, ids[a.key[1]]!) < (ids[b.key[0]]!, ids[b.key[1]]!)
+        }
+        guard let best, best.value >= 2 else { break }
+        let (left, right) = (best.key[0], best.key[1])
+        if ids[left + right] == nil { ids[left + right] = ids.count }
+        merges.append(ByteLevelAlphabet.string(for: left) + " " + ByteLevelAlphabet.string(for: right))
+        for w in words.indices {
+            var merged: [[UInt8]] = [], k = 0
+            let symbols = words[w].symbols
+            while k < symbols.count {
+                if k + 1 < symbols.count && symbols[k] == left && symbols[k + 1] == right { merged.append(left + right); k += 2 }
+                else { merged.append(symbols[k]); k += 1 }
+            }
+            words[w].symbols = merged
+        }
+    }
+    return merges
 }
 
 /// Parsing `json` must throw a TextTokenizerError whose one-line description contains `expected`.

@@ -126,6 +126,10 @@ import Testing
     @Test func fileErrorsNameThePath() throws {
         #expect(errorText { try PNGCodec.read(path: "/nonexistent-dir/x.png") }
             == "/nonexistent-dir/x.png: cannot open: No such file or directory")
+        // File access goes through Support's AtomicFile: its errors are FileError.
+        #expect(throws: FileError.cannotOpen(path: "/nonexistent-dir/x.png", reason: "No such file or directory")) {
+            try PNGCodec.read(path: "/nonexistent-dir/x.png")
+        }
         let dir = try ScratchDirectory(); defer { dir.cleanup() }
         #expect(errorText { try PNGCodec.read(path: dir.path) } == "\(dir.path): cannot open: Is a directory")
         let notPNG = dir.path + "/notes.png"
@@ -133,6 +137,16 @@ import Testing
         #expect(errorText { try PNGCodec.read(path: notPNG) } == "\(notPNG): not a PNG file (bad signature)")
         #expect(errorText { try PNGCodec.write(RGBImage(width: 1, height: 1), to: "/nonexistent-dir/y.png") }
             .hasPrefix("/nonexistent-dir/y.png: cannot write: No such file or directory"))
+    }
+
+    @Test func encodeFailuresAreReportedNotWritten() throws {
+        // Wider than libpng's 1,000,000-pixel row limit: libpng refuses the header.
+        let wide = RGBImage(width: 1_000_001, height: 1)
+        let text = errorText { try PNGCodec.encode(wide) }
+        #expect(text.hasPrefix("<memory>: cannot encode PNG (libpng: "), "\(text)")
+        let dir = try ScratchDirectory(); defer { dir.cleanup() }
+        #expect(throws: ImagingError.self) { try PNGCodec.write(wide, to: dir.path + "/wide.png") }
+        #expect(try dir.contents().isEmpty)
     }
 
     @Test func atomicWriteLeavesOnlyTheTarget() throws {

@@ -144,6 +144,21 @@ import Testing
         #expect(try SixelDecoder.decode(SixelEncoder(palette: twoColours, dithering: .none).encode(image)) == image)
     }
 
+    @Test func everyHeightAroundTheSixRowBandsRoundTrips() throws {
+        // Sixel draws 6-row bands: heights below, at and past one band; every row has its own
+        // colours, so a band drawn in the wrong place shows.
+        let encoder = SixelEncoder(palette: .general, dithering: .none)
+        for height in 1...13 {
+            var image = RGBImage(width: 5, height: height)
+            for y in 0..<height {
+                for x in 0..<5 { image.setPixel(x: x, y: y, SixelPalette.general.color(at: (37 * y + 11 * x) % 256).tuple) }
+            }
+            let bytes = try encoder.encode(image)
+            #expect(try SixelDecoder.decode(bytes) == image, "height \(height)")
+            #expect(bytes.filter { $0 == UInt8(ascii: "-") }.count == (height - 1) / 6, "height \(height)")
+        }
+    }
+
     @Test func decoderRejectsBadInput() {
         #expect(errorText { try SixelDecoder.decode([], source: "s.six") } == "s.six: empty input (0 bytes)")
         #expect(errorText { try SixelDecoder.decode(Array("hello".utf8), source: "s.six") }

@@ -1,9 +1,11 @@
-// A small strict JSON reader and writer for tokenizer.json. Hand-written rather than
-// JSONSerialization so that errors carry line and column, duplicate keys are caught, integers
-// stay integers (never confused with booleans) and key order is kept for deterministic output.
+// A small strict JSON reader and writer shared by the file formats (tokenizer.json, the
+// safetensors header, checkpoint metadata). Hand-written rather than JSONSerialization so that
+// errors carry the byte offset, line and column, duplicate keys are caught, integers stay
+// integers (never confused with booleans or rounded through Double) and key order is kept for
+// deterministic output.
 
 /// A parsed JSON value. Objects keep their key order.
-indirect enum JSONValue: Equatable {
+public indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case integer(Int)
@@ -12,7 +14,7 @@ indirect enum JSONValue: Equatable {
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
         case let (.bool(x), .bool(y)): return x == y
@@ -27,13 +29,13 @@ indirect enum JSONValue: Equatable {
     }
 
     /// The member `key` of an object (nil for a missing key or a non-object).
-    subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> JSONValue? {
         guard case let .object(members) = self else { return nil }
         return members.first { $0.key == key }?.value
     }
 
     /// "an object", "a string"...: for "expected X, found Y" messages.
-    var kindDescription: String {
+    public var kindDescription: String {
         switch self {
         case .null: return "null"
         case .bool: return "a boolean"
@@ -46,21 +48,27 @@ indirect enum JSONValue: Equatable {
 }
 
 /// Where and why a JSON text failed to parse.
-struct JSONSyntaxError: Error {
-    let line: Int
-    let column: Int
-    let reason: String
+public struct JSONSyntaxError: Error, Equatable, CustomStringConvertible {
+    /// 0-based byte offset of the problem in the parsed bytes.
+    public let offset: Int
+    /// 1-based line and column (columns count characters, not bytes).
+    public let line: Int
+    public let column: Int
+    public let reason: String
+
+    public var description: String { "invalid JSON at line \(line), column \(column): \(reason)" }
 }
 
 /// A recursive-descent parser over UTF-8 bytes (RFC 8259, no extensions).
-struct JSONReader {
+public struct JSONReader {
     /// Deeper nesting is refused rather than risking the stack.
-    static let maxDepth = 256
+    public static let maxDepth = 256
 
     private let bytes: [UInt8]
     private var position = 0
 
-    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+    /// Parses one JSON value (surrounding whitespace allowed); throws `JSONSyntaxError`.
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         var reader = JSONReader(bytes: bytes)
         // A UTF-8 byte-order mark is tolerated, as many editors write one.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { reader.position = 3 }
@@ -78,7 +86,7 @@ struct JSONReader {
         for byte in bytes[..<min(position, bytes.count)] {
             if byte == 0x0A { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
         }
-        return JSONSyntaxError(line: line, column: column, reason: reason)
+        return JSONSyntaxError(offset: min(position, bytes.count), line: line, column: column, reason: reason)
     }
 
     private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
@@ -180,8 +188,7 @@ struct JSONReader {
     private mutating func parseEscape(into utf8: inout [UInt8]) throws {
         guard let byte = current else { throw error("unterminated string") }
         position += 1
-        let simple: [UInt8: UInt8] = [0x22: 0x22, 0x5C: 0x5C, 0x2F: 0x2F, 0x62: 0x08, 0x66: 0x0C, 0x6E: 0x0A, 0x72: 0x0D, 0x74: 0x09]
-        if let replacement = simple[byte] { utf8.append(replacement); return }
+        if let replacement = Self.simpleEscapes[byte] { utf8.append(replacement); return }
         guard byte == UInt8(ascii: "u") else { position -= 1; throw error("invalid escape in string") }
         var value = try parseHex4()
         if (0xD800...0xDBFF).contains(value) {
@@ -199,6 +206,9 @@ struct JSONReader {
         guard let scalar = Unicode.Scalar(value) else { throw error("invalid \\u escape") }
         utf8.append(contentsOf: String(Character(scalar)).utf8)
     }
+
+    /// `\"` `\\` `\/` `\b` `\f` `\n` `\r` `\t` → the byte they stand for.
+    private static let simpleEscapes: [UInt8: UInt8] = [0x22: 0x22, 0x5C: 0x5C, 0x2F: 0x2F, 0x62: 0x08, 0x66: 0x0C, 0x6E: 0x0A, 0x72: 0x0D, 0x74: 0x09]
 
     private mutating func parseHex4() throws -> UInt32 {
         var value: UInt32 = 0
@@ -254,10 +264,10 @@ struct JSONReader {
 }
 
 /// Deterministic JSON text: the caller decides key order and layout.
-enum JSONWriter {
+public enum JSONWriter {
     /// `text` as a JSON string literal. Only what must be escaped is (quotes, backslash,
     /// control characters), so tokens like `Ġblue` stay readable.
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

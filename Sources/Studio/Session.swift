@@ -1,0 +1,74 @@
+import Foundation
+import Support
+
+/// A saved studio session (Ctrl-S; `facestudio studio --session FILE` restores it): the prompt,
+/// the generation settings and seed, every generated step's tokens, and the chat transcript.
+/// JSON, written to a temporary file and renamed.
+public struct SessionFile: Codable, Sendable {
+    public static let currentVersion = 1
+    public var version = SessionFile.currentVersion
+    public var prompt: String
+    public var settings: GenerationSettings
+    public var generatedPrompt: String
+    public var generatedSettings: GenerationSettings?
+    public var frames: [UnmaskFrame]
+    public var selectedStep: Int
+    public var overlay: Overlay
+    public var selectedLayer: Int
+    public var messages: [ChatMessage]
+    public var chatSource: String?
+
+    public init(prompt: String, settings: GenerationSettings, generatedPrompt: String, generatedSettings: GenerationSettings?,
+                frames: [UnmaskFrame], selectedStep: Int, overlay: Overlay, selectedLayer: Int,
+                messages: [ChatMessage], chatSource: String?) {
+        self.prompt = prompt; self.settings = settings; self.generatedPrompt = generatedPrompt
+        self.generatedSettings = generatedSettings; self.frames = frames; self.selectedStep = selectedStep
+        self.overlay = overlay; self.selectedLayer = selectedLayer; self.messages = messages; self.chatSource = chatSource
+    }
+
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try AtomicFile.write(Array(try encoder.encode(self)), to: path)
+    }
+
+    /// Reads and checks a session file; errors name the file and what is wrong.
+    public static func read(path: String) throws -> SessionFile {
+        let bytes = try AtomicFile.read(path: path, maxBytes: 256 << 20)
+        let session: SessionFile
+        do {
+            session = try JSONDecoder().decode(SessionFile.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw SessionError("\(path): not a studio session: \(describeDecoding(error))")
+        }
+        guard session.version == currentVersion else {
+            throw SessionError("\(path): session version \(session.version) is not supported (expected \(currentVersion))")
+        }
+        for (i, frame) in session.frames.enumerated() {
+            let n = frame.codes.count
+            guard frame.masked.count == n, frame.confidence.count == n, frame.revealed.allSatisfy({ (0..<n).contains($0) }),
+                  frame.codes.allSatisfy({ $0 >= 0 }) else {
+                throw SessionError("\(path): frame \(i): codes, mask, confidence and revealed slots do not match")
+            }
+        }
+        return session
+    }
+}
+
+public struct SessionError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A decoding failure as one line: the key path and what was wrong.
+func describeDecoding(_ error: DecodingError) -> String {
+    func path(_ context: DecodingError.Context) -> String {
+        let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return p.isEmpty ? "" : p + ": "
+    }
+    switch error {
+    case let .typeMismatch(_, c), let .valueNotFound(_, c), let .dataCorrupted(c): return path(c) + c.debugDescription
+    case let .keyNotFound(key, c): return path(c) + "missing key \(key.stringValue)"
+    @unknown default: return "\(error)"
+    }
+}

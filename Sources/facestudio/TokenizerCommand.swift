@@ -1,0 +1,349 @@
+import ArgumentParser
+import Foundation
+import Tensor
+import Imaging
+import FaceModel
+import Training
+
+/// `facestudio tokenizer …`: train, evaluate and run the LFQ image tokenizer.
+struct TokenizerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenizer",
+        abstract: "Train, evaluate and run the LFQ image tokenizer (64×64 image ↔ 16×16 codes).",
+        subcommands: [Train.self, Eval.self, Roundtrip.self, Encode.self, Decode.self, Export.self])
+}
+
+/// Loads the tokenizer of a model directory, or the weights of a training checkpoint (a
+/// `checkpoint.safetensors` path, to look at a run in progress), as a one-line error naming the file.
+private func loadTokenizer(_ path: String) throws -> ImageTokenizer {
+    do {
+        guard path.hasSuffix(".safetensors") else { return try ImageTokenizer.load(directory: path) }
+        let file = try SafetensorsFile(path: path)
+        guard let json = file.metadata["config"] else { throw ValidationError("\(path): no \"config\" in the metadata (not a tokenizer training checkpoint)") }
+        let config = try TokenizerConfigFile.decode(Data(json.utf8), path: path + " (config)").model
+        let tokenizer = try ImageTokenizer(config: config)
+        try tokenizer.allParameters.load(from: file, allowUnused: Set(file.names.filter { $0.hasPrefix("optimizer.") }))
+        return tokenizer
+    } catch let e as ValidationError { throw e } catch {
+        throw ValidationError("\(error)")
+    }
+}
+
+extension TokenizerCommand {
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train the image tokenizer on a data set's training split.",
+            discussion: """
+            Writes into --out: config.json (model settings and a "training" object; a resume reads it \
+            back), checkpoint.safetensors (weights, AdamW moments, step, RNG; every checkpoint_every \
+            steps and on Ctrl-C), metrics.jsonl, and at the end the tokenizer in --out/model \
+            (image_tokenizer_config.json + image_tokenizer.safetensors).
+            """)
+
+        @Option(help: "Data set directory (captions.jsonl and images/).")
+        var data: String
+
+        @Option(help: "Output directory for checkpoints, logs and the trained tokenizer.")
+        var out: String
+
+        @Option(help: "JSON file: tokenizer settings at the top level, optional \"training\" object (default: built-in settings, or --out/config.json on --resume).")
+        var config: String?
+
+        @Flag(help: "Continue from --out/checkpoint.safetensors.")
+        var resume = false
+
+        @Option(help: "Total optimiser steps (overrides training.steps).")
+        var steps: Int?
+
+        @Option(help: "Held-out images for the evaluation at the end (0: skip it).")
+        var evalImages = 1000
+
+        @Flag(help: "Print a JSON summary at the end instead of text.")
+        var json = false
+
+        func run() throws {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let checkpoint = out + "/checkpoint.safetensors", configCopy = out + "/config.json"
+            let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint)
+            if hasCheckpoint && !resume {
+                throw ValidationError("\(checkpoint) exists: pass --resume to continue it, or choose another --out")
+            }
+            var file = try readConfig(path: config ?? (resume && hasCheckpoint ? configCopy : nil))
+            if let steps { file.training.steps = steps }
+            try file.training.validate()
+            let configJSON = try file.jsonString()
+            try AtomicFile.write(text: configJSON + "\n", to: configCopy)
+
+            let images = try TokenizerImageSet.load(dataDirectory: data, split: "train", side: file.model.imageSize)
+            let tokenizer = try ImageTokenizer(config: file.model, seed: file.training.seed)
+            let trainer = try TokenizerTrainer(tokenizer: tokenizer, config: file.training, images: images)
+            let metricsPath = out + "/metrics.jsonl"
+            if resume && hasCheckpoint {
+                try trainer.restore(path: checkpoint)
+                try MetricsLog.truncate(path: metricsPath, after: trainer.step)
+            } else {
+                try? FileManager.default.removeItem(atPath: metricsPath)
+            }
+            let log = try JSONLines(path: metricsPath)
+
+            let t = file.training
+            let interrupt = InterruptFlag()
+            let progress = ProgressLine(label: "tokenizer", total: t.steps * t.batchSize, unit: "img",
+                                        startCount: trainer.step * t.batchSize, enabled: !json)
+            var recentLoss: [Float] = [], recentPSNR: [Float] = []
+            while trainer.step < t.steps && !interrupt.isSet {
+                let m = trainer.trainStep()
+                recentLoss.append(m.loss); recentPSNR.append(m.batchPSNR)
+                if recentLoss.count > 20 { recentLoss.removeFirst(); recentPSNR.removeFirst() }
+                if m.step % t.logEvery == 0 { try log.append(m) }
+                if trainer.step % t.checkpointEvery == 0 { try trainer.save(path: checkpoint, configJSON: configJSON) }
+                let meanLoss = recentLoss.reduce(0, +) / Float(recentLoss.count)
+                let meanPSNR = recentPSNR.reduce(0, +) / Float(recentPSNR.count)
+                progress.update(trainer.step * t.batchSize, extra: String(
+                    format: "step %d/%d  loss %.4f  psnr %.2f dB  lr %.2e", trainer.step, t.steps, meanLoss, meanPSNR, m.learningRate))
+            }
+            try trainer.save(path: checkpoint, configJSON: configJSON)
+            progress.finish(trainer.step * t.batchSize)
+            if interrupt.isSet {
+                FileHandle.standardError.write(Data("interrupted at step \(trainer.step); checkpoint saved, continue with --resume\n".utf8))
+                throw ExitCode(130)
+            }
+            let modelDirectory = out + "/model"
+            try tokenizer.save(directory: modelDirectory, metadata: ["steps": "\(trainer.step)"])
+
+            var evaluation: TokenizerEvaluation? = nil
+            if evalImages > 0 {
+                let test = try TokenizerImageSet.load(dataDirectory: data, split: "test", side: file.model.imageSize, limit: evalImages)
+                evaluation = try TokenizerEvaluation.evaluate(tokenizer: tokenizer, images: test).0
+            }
+            if json {
+                try printJSON(TrainSummary(steps: trainer.step, model: modelDirectory, evaluation: evaluation))
+            } else {
+                print("trained \(trainer.step) steps; tokenizer written to \(modelDirectory)")
+                if let e = evaluation {
+                    print(String(format: "held-out (%d images): PSNR %.2f dB, codebook usage %.3f, perplexity %.1f",
+                                 e.images, e.psnrDB, e.codebookUsage, e.perplexity))
+                }
+            }
+        }
+
+        private struct TrainSummary: Encodable {
+            var steps: Int
+            var model: String
+            var evaluation: TokenizerEvaluation?
+        }
+
+        private func readConfig(path: String?) throws -> TokenizerConfigFile {
+            guard let path else { return TokenizerConfigFile() }
+            let bytes: [UInt8]
+            do { bytes = try AtomicFile.read(path: path, maxBytes: 1 << 20) } catch { throw ValidationError("\(error)") }
+            do { return try TokenizerConfigFile.decode(Data(bytes), path: path) } catch let e as DecodingError {
+                throw ValidationError("\(path): \(describe(e))")
+            }
+        }
+    }
+
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "PSNR, codebook usage and perplexity of a tokenizer on a data set split.")
+
+        @Option(help: "Data set directory (captions.jsonl and images/).")
+        var data: String
+
+        @Option(help: "Directory holding image_tokenizer_config.json and image_tokenizer.safetensors, or a training checkpoint.safetensors.")
+        var model = "Models"
+
+        @Option(help: "Split to evaluate.")
+        var split = "test"
+
+        @Option(help: "Evaluate only the first N images of the split.")
+        var limit: Int?
+
+        @Option(help: "Also write a PNG of originals (odd rows) above their reconstructions (even rows).")
+        var sheet: String?
+
+        @Flag(help: "Print JSON: {\"psnr_db\", \"codebook_usage\", \"perplexity\", …}.")
+        var json = false
+
+        func run() throws {
+            let tokenizer = try loadTokenizer(model)
+            let images = try TokenizerImageSet.load(dataDirectory: data, split: split, side: tokenizer.config.imageSize, limit: limit)
+            let progress = ProgressLine(label: "eval", total: images.count, unit: "img", enabled: !json)
+            let (e, reconstructions) = try TokenizerEvaluation.evaluate(tokenizer: tokenizer, images: images) { progress.update($0) }
+            progress.finish()
+            if let sheet {
+                let shown = min(images.count, 32), columns = 8
+                var cells: [RGBImage] = []
+                for row in stride(from: 0, to: shown, by: columns) {
+                    let range = row..<min(row + columns, shown)
+                    cells += range.map { images.image($0) } + range.map { reconstructions[$0] }
+                }
+                try PNGCodec.write(ContactSheet.make(images: cells, columns: columns, cellScale: 2), to: sheet)
+            }
+            if json {
+                try printJSON(e)
+            } else {
+                print(String(format: "%d images: PSNR %.2f dB, codebook usage %.3f (%d codes), perplexity %.1f",
+                             e.images, e.psnrDB, e.codebookUsage, Int((e.codebookUsage * Double(e.codebookSize)).rounded()), e.perplexity))
+            }
+        }
+    }
+
+    struct Roundtrip: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Encode an image to codes and decode it back.")
+
+        @Option(help: "Input PNG (the tokenizer's size, 64×64 by default).")
+        var image: String
+
+        @Option(help: "Output PNG.")
+        var out: String
+
+        @Option(help: "Tokenizer directory (or a training checkpoint.safetensors).")
+        var model = "Models"
+
+        @Flag(help: "Print JSON: {\"psnr_db\", \"distinct_codes\"}.")
+        var json = false
+
+        func run() throws {
+            let tokenizer = try loadTokenizer(model)
+            let input = try PNGCodec.read(path: image)
+            let codes: [Int]
+            do { codes = try tokenizer.encode(input) } catch { throw ValidationError("\(image): \(error)") }
+            let output = try tokenizer.decode(codes)
+            try PNGCodec.write(output, to: out)
+            let psnr = ImageOps.psnr(input, output), distinct = Set(codes).count
+            if json {
+                try printJSON(["psnr_db": psnr.isFinite ? psnr : 100, "distinct_codes": Double(distinct)])
+            } else {
+                print(String(format: "%@ → %@: PSNR %.2f dB, %d distinct codes", image, out, psnr, distinct))
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a tokenizer directory (config + weights) from a training checkpoint, e.g. into Models/.")
+
+        @Option(help: "A tokenizer training checkpoint.safetensors (or a tokenizer directory).")
+        var model: String
+
+        @Option(help: "Directory to write image_tokenizer_config.json and image_tokenizer.safetensors into.")
+        var out: String
+
+        func run() throws {
+            let tokenizer = try loadTokenizer(model)
+            var metadata: [String: String] = [:]
+            if model.hasSuffix(".safetensors"), let step = try? SafetensorsFile(path: model).metadata["step"] { metadata["steps"] = step }
+            try tokenizer.save(directory: out, metadata: metadata)
+            print("wrote \(out)/\(ImageTokenizer.configFileName) and \(out)/\(ImageTokenizer.weightsFileName)")
+        }
+    }
+
+    /// The codes JSON of `encode` / `decode`: row-major grid, code = bits MSB-first.
+    struct CodesFile: Codable {
+        var bits: Int
+        var side: Int
+        var codes: [[Int]]
+    }
+
+    struct Encode: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Encode an image to its code grid as JSON: {\"bits\", \"side\", \"codes\": [[…], …]}.")
+
+        @Option(help: "Input PNG.")
+        var image: String
+
+        @Option(help: "Write the JSON here instead of standard output.")
+        var out: String?
+
+        @Option(help: "Tokenizer directory (or a training checkpoint.safetensors).")
+        var model = "Models"
+
+        func run() throws {
+            let tokenizer = try loadTokenizer(model)
+            let input = try PNGCodec.read(path: image)
+            let codes: [Int]
+            do { codes = try tokenizer.encode(input) } catch { throw ValidationError("\(image): \(error)") }
+            let side = tokenizer.config.tokensPerSide
+            let file = CodesFile(bits: tokenizer.config.bits, side: side,
+                                 codes: (0..<side).map { Array(codes[($0 * side)..<(($0 + 1) * side)]) })
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let text = String(decoding: try encoder.encode(file), as: UTF8.self)
+            if let out { try AtomicFile.write(text: text + "\n", to: out) } else { print(text) }
+        }
+    }
+
+    struct Decode: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decode a code grid (the JSON `encode` writes, or a flat array of codes) to a PNG.")
+
+        @Option(help: "Codes JSON file.")
+        var codes: String
+
+        @Option(help: "Output PNG.")
+        var out: String
+
+        @Option(help: "Tokenizer directory (or a training checkpoint.safetensors).")
+        var model = "Models"
+
+        func run() throws {
+            let tokenizer = try loadTokenizer(model)
+            let bytes: [UInt8]
+            do { bytes = try AtomicFile.read(path: codes, maxBytes: 1 << 24) } catch { throw ValidationError("\(error)") }
+            let grid: [Int]
+            if let file = try? JSONDecoder().decode(CodesFile.self, from: Data(bytes)) {
+                guard file.bits == tokenizer.config.bits else {
+                    throw ValidationError("\(codes): codes have \(file.bits) bits, the tokenizer in \(model) uses \(tokenizer.config.bits)")
+                }
+                if let row = file.codes.firstIndex(where: { $0.count != file.side }) {
+                    throw ValidationError("\(codes): codes row \(row) has \(file.codes[row].count) entries, side is \(file.side)")
+                }
+                grid = file.codes.flatMap { $0 }
+            } else if let flat = try? JSONDecoder().decode([Int].self, from: Data(bytes)) {
+                grid = flat
+            } else {
+                throw ValidationError("\(codes): expected {\"bits\", \"side\", \"codes\": [[…]]} or a flat array of integers")
+            }
+            let image: RGBImage
+            do { image = try tokenizer.decode(grid) } catch { throw ValidationError("\(codes): \(error)") }
+            try PNGCodec.write(image, to: out)
+        }
+    }
+}
+
+/// Appends one JSON object per line (the tokenizer's `metrics.jsonl`).
+private final class JSONLines {
+    private let handle: FileHandle
+    private let encoder = JSONEncoder()
+
+    init(path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("\(path): cannot open for appending") }
+        h.seekToEndOfFile()
+        handle = h
+        encoder.outputFormatting = [.sortedKeys]
+    }
+
+    deinit { try? handle.close() }
+
+    func append<T: Encodable>(_ value: T) throws {
+        var line = try encoder.encode(value)
+        line.append(UInt8(ascii: "\n"))
+        handle.write(line)
+    }
+}
+
+/// Batch-1 tokenizer timings for `facestudio bench`: the shipped tokenizer in `directory` when
+/// there is one, else a freshly initialised one of the default size (same cost).
+func tokenizerBenchFigures(directory: String = "Models") throws -> [(String, Double)] {
+    let loaded = try? ImageTokenizer.load(directory: directory)
+    let tokenizer = try loaded ?? ImageTokenizer(config: ImageTokenizerConfig())
+    let side = tokenizer.config.imageSize
+    var rng = RNG(seed: 1)
+    let image = RGBImage(width: side, height: side, pixels: (0..<(side * side * 3)).map { _ in UInt8(rng.int(256)) })
+    let codes = try tokenizer.encode(image)
+    let encode = Bench.time { _ = try? tokenizer.encode(image) }
+    let decode = Bench.time { _ = try? tokenizer.decode(codes) }
+    return [("tokenizer_encode_ms", encode * 1000), ("tokenizer_decode_ms", decode * 1000)]
+}

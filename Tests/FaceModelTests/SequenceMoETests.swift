@@ -1,0 +1,300 @@
+import Foundation
+import Testing
+import Tensor
+import TestSupport
+@testable import FaceModel
+
+/// `tinyConfig` with the sequence-level MoE on and a small resampler and encoder widths.
+func tinySequenceConfig(tokenMoE: Bool = true) -> ModelConfig {
+    var c = tinyConfig(tokenMoE: tokenMoE)
+    c.sequenceMoE = true
+    c.resamplerDim = 8
+    c.resamplerHeads = 2
+    c.resamplerDepth = 2
+    c.noiseEmbeddingDim = 4
+    c.clipTokens = 2
+    c.clipDim = 3
+    c.faceTokens = 1
+    c.faceDim = 5
+    return c
+}
+
+/// Deterministic random embeddings of the tiny shapes.
+func tinyEmbeddings(_ c: ModelConfig, seed: UInt64) -> ImageEmbeddings {
+    ImageEmbeddings(clip: rand([c.clipTokens * c.clipDim], seed: seed).values, face: rand([c.faceTokens * c.faceDim], seed: seed + 1).values)
+}
+
+/// Rows of B sequences of length T whose positions `image` are image slots 0, 1, ….
+func rows(B: Int, T: Int, image: Range<Int>) -> [SequenceRows] {
+    (0..<B).map { b in SequenceRows(rows: (b * T)..<((b + 1) * T), image: image.enumerated().map { (b * T + $0.element, $0.offset) }) }
+}
+
+/// Pooling over every row of each sequence.
+func meanPooling(B: Int, T: Int) -> Tensor {
+    var v = [Float](repeating: 0, count: B * B * T)
+    for b in 0..<B { for t in 0..<T { v[b * B * T + b * T + t] = 1 / Float(T) } }
+    return Tensor(shape: [B, B * T], values: v)
+}
+
+@Suite struct ResamplerTests {
+    @Test func gradientsMatchFiniteDifferences() {
+        var rng = RNG(seed: 3)
+        let r = Resampler(inputDim: 3, inputTokens: 3, positions: 4, outputDim: 5, dim: 8, depth: 2, heads: 2, outStd: 0.5, rng: &rng)
+        let input = rand([2, 3, 3], seed: 4)
+        let picked = [input, r.latents, r.inputPositions, r.inputProjection.weight, r.layers[0].wq.weight, r.layers[1].wk.weight,
+                      r.layers[0].fc1.weight, r.layers[1].lnLatents.weight, r.outputProjection.weight]
+        GradCheck(eps: 1e-3, maxNMSE: 1e-3, samplesPerInput: 16).run(picked) { _ in r(input) }
+        #expect(r(input).shape == [2, 4, 5])
+    }
+
+    @Test func outputDependsOnTheInputAndNotOnOtherBatchRows() {
+        var rng = RNG(seed: 5)
+        let r = Resampler(inputDim: 2, inputTokens: 2, positions: 3, outputDim: 4, dim: 8, depth: 1, heads: 2, outStd: 0.5, rng: &rng)
+        let a = rand([1, 2, 2], seed: 1), b = rand([1, 2, 2], seed: 2)
+        let both = GradMode.withoutGrad { r(Tensor.concat([a, b], axis: 0)) }
+        let alone = GradMode.withoutGrad { r(a) }
+        #expect(maxDiff(both.slice(axis: 0, 0..<1), alone) < 1e-5)
+        #expect(maxDiff(both.slice(axis: 0, 0..<1), both.slice(axis: 0, 1..<2)) > 1e-3)
+    }
+
+    @Test func maskRatioEmbeddingSeparatesRatios() {
+        let a = maskRatioEmbedding(0.25, dim: 8), b = maskRatioEmbedding(0.3, dim: 8)
+        #expect(a.count == 8 && a != b)
+        #expect(maskRatioEmbedding(0, dim: 4) == [0, 0, 1, 1])
+    }
+}
+
+@Suite struct SequenceMoELayerTests {
+    let B = 3, T = 5, d = 6
+    let image = 2..<4
+
+    /// A layer, hidden states and resampled conditioning where the router's top-2 is clear
+    /// (no near-ties a finite difference could flip) and both `must` experts are chosen.
+    func clearSetup(_ task: SequenceLayout.Task, must: [SequenceExpert]) throws -> (SequenceMoE, Tensor, Tensor) {
+        for seed in UInt64(0)..<300 {
+            var rng = RNG(seed: seed)
+            let moe = SequenceMoE(task: task, dim: d, rng: &rng)
+            moe.router.weight.copyValues(from: rand([3, d], seed: seed + 1000, scale: 3))
+            for (_, beta) in moe.betaLogits { beta.data[0] = 0.3 }
+            let h = rand([B * T, d], seed: seed + 2000)
+            let s = GradMode.withoutGrad { moe.router(meanPooling(B: B, T: T).matmul(h)).softmax() }.values
+            var chosen = Set<SequenceExpert>(), gap: Float = 1
+            for b in 0..<B {
+                let sorted = s[(b * 3)..<(b * 3 + 3)].sorted(by: >)
+                gap = min(gap, sorted[1] - sorted[2], sorted[0] - sorted[1])
+                let order = (0..<3).sorted { s[b * 3 + $0] > s[b * 3 + $1] }
+                chosen.insert(moe.experts[order[0]]); chosen.insert(moe.experts[order[1]])
+            }
+            if gap > 0.03 && must.allSatisfy(chosen.contains) {
+                return (moe, h, rand([B, image.count, d], seed: seed + 3000))
+            }
+        }
+        throw CancellationError()
+    }
+
+    @Test(arguments: [SequenceLayout.Task.t2i, .mmu])
+    func routerAndExpertGradientsMatchFiniteDifferences(task: SequenceLayout.Task) throws {
+        let must: [SequenceExpert] = task == .t2i ? [.zero, .noise] : [.clip, .face]
+        let (moe, h, r) = try clearSetup(task, must: must)
+        let sequences = rows(B: B, T: T, image: image)
+        let pooling = meanPooling(B: B, T: T)
+        let betas = moe.experts.compactMap { moe.betaLogits[$0] }
+        GradCheck(eps: 1e-3, maxNMSE: 1e-3, samplesPerInput: 24).run([h, moe.router.weight, r] + betas) { _ in
+            moe(h, sequences: sequences, pooling: pooling, forced: nil, resampled: { _ in r }).out
+        }
+        // The router's gradient is non-zero: the gates depend on it.
+        #expect((moe.router.weight.grad?.values ?? []).contains { $0 != 0 })
+    }
+
+    @Test func zeroExpertContributesNothingAndCopyIsTheIdentity() {
+        var rng = RNG(seed: 1)
+        let moe = SequenceMoE(task: .t2i, dim: d, rng: &rng)
+        let h = rand([2 * T, d], seed: 2), r = rand([2, image.count, d], seed: 3)
+        let sequences = rows(B: 2, T: T, image: image)
+        func run(_ chosen: [Int], _ gates: [Float]) -> Tensor {
+            let forced = SequenceRouting(experts: moe.experts, sequences: 2, chosen: chosen, gates: gates, scores: [])
+            return GradMode.withoutGrad { moe(h, sequences: sequences, pooling: nil, forced: forced, resampled: { _ in r }).out }
+        }
+        // copy + zero: the zero expert adds nothing, so the output is the copy's gate times h.
+        let truncated = run([0, 1, 1, 0], [0.7, 0.3, 0.2, 0.8])
+        #expect(maxDiff(truncated.slice(axis: 0, 0..<T), h.slice(axis: 0, 0..<T) * 0.7) < 1e-6)
+        #expect(maxDiff(truncated.slice(axis: 0, T..<(2 * T)), h.slice(axis: 0, T..<(2 * T)) * 0.8) < 1e-6)
+        // copy + noise: rows outside the image pass through bit for bit; image rows blend.
+        let beta = moe.beta(.noise)
+        let blended = run([0, 2, 2, 0], [0.6, 0.4, 0.4, 0.6])
+        for b in 0..<2 {
+            for t in 0..<T {
+                let row = b * T + t
+                for j in 0..<d {
+                    let hv = h.data[row * d + j], got = blended.data[row * d + j]
+                    if image.contains(t) {
+                        let rv = r.data[(b * image.count + t - image.lowerBound) * d + j]
+                        #expect(Swift.abs(got - (0.6 * hv + 0.4 * (beta * hv + (1 - beta) * rv))) < 1e-5)
+                    } else {
+                        #expect(got == hv)
+                    }
+                }
+            }
+        }
+        // With β = 1 a conditioning expert is a copy: copy + noise is the identity, bit for bit.
+        moe.betaLogits[.noise]!.data[0] = 40
+        #expect(run([0, 2, 2, 0], [0.6, 0.4, 0.4, 0.6]).values == h.values)
+    }
+}
+
+@Suite struct SequenceMoEModelTests {
+    let builder = SequenceBuilder(config: tinySequenceConfig())
+
+    func t2iLayout(_ model: UnifiedModel) -> SequenceLayout {
+        let v = model.vocab
+        var ids = [0, 3, 5, 7].map { v.imageOffset + $0 }
+        ids[1] = v.mask; ids[2] = v.mask
+        return builder.t2i(text: [1, 2, 3], imageIDs: ids).0
+    }
+
+    func mmuLayout(_ model: UnifiedModel) -> SequenceLayout {
+        builder.mmu(imageIDs: [1, 2, 3, 4].map { model.vocab.imageOffset + $0 }, turns: [.init(user: [5, 6], assistant: [7, 8, 9])],
+                    userPrefix: [1], assistantPrefix: [2]).0
+    }
+
+    /// The same loss as the token-level model test, with conditioning for both tasks.
+    func loss(_ model: UnifiedModel) -> Tensor {
+        let t2i = t2iLayout(model), mmu = mmuLayout(model)
+        let (h, rec) = model.forward([t2i], balanceRows: Array(0..<t2i.count), conditioning: [.maskRatio(0.5)])
+        let rows = [t2i.imageRange.lowerBound + 1, t2i.imageRange.lowerBound + 2]
+        let imageLoss = model.imageLogits(h.indexSelect(rows: rows)).crossEntropy(targets: [3, 5])
+        let (h2, rec2) = model.forward([mmu], balanceRows: Array(0..<mmu.count), conditioning: [.image(tinyEmbeddings(model.config, seed: 9))])
+        let textLoss = model.textLogits(h2.indexSelect(rows: mmu.textTargets)).crossEntropy(targets: mmu.textTargets.map { mmu.ids[$0 + 1] })
+        var total = imageLoss + textLoss
+        if let b = rec.balanceLoss { total = total + b }
+        if let b = rec2.balanceLoss { total = total + b }
+        return total
+    }
+
+    /// Routers with clear preferences, conditioning experts that blend, so the finite
+    /// differences never flip a top-2 choice and every part gets a gradient.
+    func decisiveModel(seed: UInt64) -> UnifiedModel {
+        let model = UnifiedModel(config: tinySequenceConfig(), seed: seed)
+        for (l, block) in model.blocks.enumerated() {
+            for moe in [block.t2iSequenceMoE!, block.mmuSequenceMoE!] {
+                moe.router.weight.copyValues(from: rand([3, model.config.dModel], seed: seed * 31 + UInt64(l), scale: 4))
+                for (_, beta) in moe.betaLogits { beta.data[0] = 0 }
+            }
+        }
+        return model
+    }
+
+    @Test func wholeModelGradientsMatchFiniteDifferences() {
+        let model = decisiveModel(seed: 11)
+        let names: Set = ["embed.weight", "layers.0.attn.wq.weight", "layers.1.seq_moe.t2i.router.weight", "layers.0.seq_moe.mmu.router.weight",
+                          "layers.0.seq_moe.t2i.noise.beta_logit", "layers.1.seq_moe.mmu.clip.beta_logit", "layers.1.seq_moe.mmu.face.beta_logit",
+                          "resampler.noise.latents", "resampler.clip.input_proj.weight", "resampler.face.layers.1.attn.wv.weight",
+                          "resampler.noise.output_proj.weight", "head.weight"]
+        let picked = model.allParameters.filter { names.contains($0.name) }
+        #expect(picked.count == names.count)
+        GradCheck(eps: 1e-3, maxNMSE: 2e-3, samplesPerInput: 12).run(picked.map(\.tensor)) { _ in self.loss(model).reshape([1]) }
+    }
+
+    @Test func withTheSequenceMoEOffTheModelIsTheTokenMoEOnlyModel() {
+        var offConfig = tinySequenceConfig()
+        offConfig.sequenceMoE = false
+        let off = UnifiedModel(config: offConfig, seed: 5)
+        let on = UnifiedModel(config: tinySequenceConfig(), seed: 5)
+        // Same weights under the same names; the sequence level only adds its own tensors.
+        let onShared = on.allParameters.filter { !$0.name.contains("seq_moe") && !$0.name.hasPrefix("resampler.") }
+        #expect(off.allParameters.map(\.name) == onShared.map(\.name))
+        #expect(zip(off.allParameters, onShared).allSatisfy { $0.tensor.values == $1.tensor.values })
+        #expect(on.allParameters.count > onShared.count)
+        #expect(!off.allParameters.contains { $0.name.contains("seq_moe") || $0.name.hasPrefix("resampler") })
+        // With β = 1 a conditioning expert is a copy: routing every sequence to copy + it gives
+        // exactly the model without the sequence level, for both tasks.
+        for block in on.blocks { for moe in [block.t2iSequenceMoE!, block.mmuSequenceMoE!] { for (_, b) in moe.betaLogits { b.data[0] = 40 } } }
+        for (layout, conditioning) in [(t2iLayout(on), SequenceConditioning.maskRatio(0.5)), (mmuLayout(on), .image(tinyEmbeddings(on.config, seed: 2)))] {
+            let experts = SequenceExpert.group(layout.task)
+            let copyAndConditioning = SequenceRouting(experts: experts, sequences: 1, chosen: [0, 2], gates: [0.5, 0.5], scores: [])
+            let (hOn, recOn) = GradMode.withoutGrad {
+                on.forward([layout], mask: nil, balanceRows: nil, cache: nil, positionOffset: 0, conditioning: [conditioning],
+                           forcedSequenceRouting: Array(repeating: copyAndConditioning, count: on.config.layers))
+            }
+            let (hOff, recOff) = GradMode.withoutGrad { off.forward([layout]) }
+            #expect(hOn.values == hOff.values)
+            #expect(recOff.sequenceRouting.isEmpty && recOn.sequenceRouting.count == on.config.layers)
+        }
+    }
+
+    @Test func routingRecordHoldsBothLevels() {
+        let model = UnifiedModel(config: tinySequenceConfig(), seed: 3)
+        let t2i = t2iLayout(model)
+        let (_, rec) = GradMode.withoutGrad { model.forward([t2i, t2i]) }
+        #expect(rec.tokenRouting.count == 2 && rec.sequenceRouting.count == 2)
+        for r in rec.sequenceRouting {
+            #expect(r.experts == [.copy, .zero, .noise] && r.sequences == 2)
+            #expect(r.chosen.count == 4 && r.chosen[0] != r.chosen[1])
+            #expect(Swift.abs(r.gates[0] + r.gates[1] - 1) < 1e-6 && r.gates[0] >= r.gates[1])
+            #expect(Swift.abs(r.scores.prefix(3).reduce(0, +) - 1) < 1e-5)
+            #expect(Swift.abs(r.weights(sequence: 1).reduce(0, +) - 1) < 1e-6)
+        }
+        let mmu = mmuLayout(model)
+        let (_, rec2) = GradMode.withoutGrad { model.forward([mmu], conditioning: [.image(tinyEmbeddings(model.config, seed: 1))]) }
+        #expect(rec2.sequenceRouting.allSatisfy { $0.experts == [.copy, .clip, .face] })
+    }
+
+    /// T2I without explicit conditioning reads each layout's mask ratio (2 of 4 masked here).
+    @Test func t2iConditioningDefaultsToTheMaskRatio() {
+        let model = decisiveModel(seed: 4)
+        let t2i = t2iLayout(model)
+        let (implicit, _) = GradMode.withoutGrad { model.forward([t2i]) }
+        let (explicit, _) = GradMode.withoutGrad { model.forward([t2i], conditioning: [.maskRatio(0.5)]) }
+        let (other, _) = GradMode.withoutGrad { model.forward([t2i], conditioning: [.maskRatio(0.9)]) }
+        #expect(implicit.values == explicit.values)
+        #expect(maxDiff(implicit, other) > 0)
+    }
+
+    /// Decoding token by token with a KV cache equals the full recompute with the sequence MoE
+    /// on: the routing is decided from the image prefix, which the conversation cannot change.
+    @Test func kvCachedDecodingEqualsFullRecompute() {
+        let model = decisiveModel(seed: 6)
+        let full = mmuLayout(model)
+        let conditioning: [SequenceConditioning] = [.image(tinyEmbeddings(model.config, seed: 4))]
+        let (hFull, recFull) = GradMode.withoutGrad { model.forward([full], conditioning: conditioning) }
+        let prefixLength = full.textStart + 2
+        var prefix = full
+        prefix.ids = Array(full.ids.prefix(prefixLength))
+        prefix.isPad = Array(full.isPad.prefix(prefixLength))
+        prefix.textTargets = []
+        let cache = KVCache(layers: model.config.layers)
+        let (hPrefix, recPrefix) = GradMode.withoutGrad { model.forward([prefix], cache: cache, conditioning: conditioning) }
+        #expect(maxDiff(hPrefix, hFull.slice(axis: 0, 0..<prefixLength)) < 1e-5)
+        #expect(recPrefix.sequenceRouting.map(\.chosen) == recFull.sequenceRouting.map(\.chosen))
+        let d = model.config.dModel
+        for t in prefixLength..<full.count {
+            let step = SequenceLayout(task: .mmu, ids: [full.ids[t]], imageRange: full.imageRange, isPad: [false], textTargets: [], textStart: 0)
+            let mask = Tensor(shape: [1, 1, t + 1], values: [Float](repeating: 0, count: t + 1))
+            let (h, rec) = GradMode.withoutGrad { model.forward([step], mask: mask, cache: cache, positionOffset: t) }
+            #expect(maxDiff(h, hFull.slice(axis: 0, t..<(t + 1)).reshape([1, d])) < 1e-5, "position \(t)")
+            #expect(rec.sequenceRouting.map(\.chosen) == recFull.sequenceRouting.map(\.chosen))
+        }
+        // Routing reads the image prefix only: the conversation does not move it.
+        var longer = full
+        longer.ids += [10, 11, 12]; longer.isPad += [false, false, false]
+        let (_, recLonger) = GradMode.withoutGrad { model.forward([longer], conditioning: conditioning) }
+        #expect(recLonger.sequenceRouting.map(\.chosen) == recFull.sequenceRouting.map(\.chosen))
+        #expect(zip(recLonger.sequenceRouting, recFull.sequenceRouting).allSatisfy { a, b in
+            zip(a.gates, b.gates).allSatisfy { Swift.abs($0 - $1) < 1e-5 }
+        })
+        cache.truncate(to: 0)
+        #expect(cache.sequenceContext == nil)
+    }
+
+    @Test func configKeysAndValidation() throws {
+        var c = tinySequenceConfig()
+        let text = String(decoding: try c.jsonData(), as: UTF8.self)
+        for key in ["resampler_depth", "resampler_dim", "resampler_heads", "noise_embedding_dim", "clip_tokens", "clip_dim",
+                    "face_tokens", "face_dim", "sequence_balance_loss_weight", "sequence_moe", "token_moe"] {
+            #expect(text.contains("\"\(key)\""), "\(key)")
+        }
+        #expect(try JSONDecoder().decode(ModelConfig.self, from: try c.jsonData()) == c)
+        c.resamplerHeads = 3
+        do { try c.validate(); Issue.record("expected a validation error") } catch let e as ModelConfigError { #expect(e.field == "resampler_heads") }
+    }
+}

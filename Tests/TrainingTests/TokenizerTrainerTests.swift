@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+import Tensor
+import Imaging
+import FaceModel
+@testable import Training
+
+/// 16×16 noise-free test images: a vertical two-colour gradient per image.
+private func gradientImages(count: Int, side: Int) -> [RGBImage] {
+    var rng = RNG(seed: 21)
+    return (0..<count).map { _ in
+        let a = (0..<3).map { _ in rng.uniform() * 255 }, b = (0..<3).map { _ in rng.uniform() * 255 }
+        var image = RGBImage(width: side, height: side)
+        for y in 0..<side {
+            let t = Float(y) / Float(side - 1)
+            for x in 0..<side {
+                image.setPixel(x: x, y: y, (UInt8(a[0] + (b[0] - a[0]) * t), UInt8(a[1] + (b[1] - a[1]) * t), UInt8(a[2] + (b[2] - a[2]) * t)))
+            }
+        }
+        return image
+    }
+}
+
+private func tinyRun() throws -> TokenizerTrainer {
+    var model = ImageTokenizerConfig()
+    model.imageSize = 16; model.bits = 6; model.channels = [8, 16]; model.resBlocks = [0, 1]; model.groups = 4
+    var training = TokenizerTrainConfig()
+    training.steps = 8; training.batchSize = 3; training.warmupSteps = 2; training.seed = 5
+    let images = gradientImages(count: 7, side: 16)
+    let set = try TokenizerImageSet(images: images, ids: images.indices.map { "img\($0)" }, side: 16)
+    return try TokenizerTrainer(tokenizer: try ImageTokenizer(config: model, seed: 5), config: training, images: set)
+}
+
+@Suite struct TokenizerTrainerTests {
+    @Test func resumedRunMatchesAnUninterruptedOneBitForBit() throws {
+        let path = NSTemporaryDirectory() + "tokenizer-resume-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let straight = try tinyRun()
+        for _ in 0..<8 { _ = straight.trainStep() }
+
+        let first = try tinyRun()
+        for _ in 0..<3 { _ = first.trainStep() }
+        try first.save(path: path, configJSON: "{}")
+        let resumed = try tinyRun()
+        #expect(try resumed.restore(path: path) == "{}")
+        #expect(resumed.step == 3)
+        for _ in 3..<8 { _ = resumed.trainStep() }
+
+        for (a, b) in zip(straight.tokenizer.allParameters, resumed.tokenizer.allParameters) {
+            #expect(a.tensor.values == b.tensor.values, "\(a.name) differs after resuming")
+        }
+    }
+
+    @Test func epochsVisitEveryImageOnce() throws {
+        let trainer = try tinyRun()  // 7 images, batches of 3
+        let positions = (0..<7).flatMap { trainer.batchIndices(step: $0) }  // 21 = 3 epochs
+        for epoch in 0..<3 {
+            #expect(Set(positions[(epoch * 7)..<((epoch + 1) * 7)]) == Set(0..<7))
+        }
+    }
+
+    @Test func lossTermsAreFiniteAndTrainingLowersTheReconstructionError() throws {
+        let trainer = try tinyRun()
+        let start = trainer.trainStep()
+        #expect(start.loss.isFinite && start.commitment >= 0 && start.sampleEntropy >= 0)
+        var last = start
+        for _ in 1..<8 { last = trainer.trainStep() }
+        #expect(last.reconstruction < start.reconstruction)
+    }
+
+    @Test func configFileKeepsModelAndTrainingKeysApart() throws {
+        let json = #"{"bits": 12, "channels": [16, 32, 64], "training": {"batch_size": 8, "reconstruction": "l1"}}"#
+        let file = try TokenizerConfigFile.decode(Data(json.utf8), path: "cfg.json")
+        #expect(file.model.bits == 12 && file.training.batchSize == 8 && file.training.reconstruction == .l1)
+        let again = try TokenizerConfigFile.decode(Data(try file.jsonString().utf8), path: "again.json")
+        #expect(again.model == file.model && again.training == file.training)
+        do {
+            _ = try TokenizerConfigFile.decode(Data(#"{"training": {"steps": 0}}"#.utf8), path: "bad.json")
+            Issue.record("accepted steps = 0")
+        } catch {
+            #expect("\(error)".contains("bad.json") && "\(error)".contains("training.steps"), "\(error)")
+        }
+    }
+}
