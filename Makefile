@@ -3,7 +3,9 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 SWIFT ?= swift
-RELEASE := -c release
+# One set of flags for the binary and the tests, so `make test` and `make run` share one build
+# (-enable-testing only exports internal symbols; the code is optimised the same).
+RELEASE := -c release -Xswiftc -enable-testing
 BIN := .build/release/facestudio
 
 .PHONY: deps build run test bench clean
@@ -20,7 +22,7 @@ run: build
 
 # The whole test suite, compiled optimised (numeric tests are 10-50x slower in debug).
 test: deps
-	$(SWIFT) test $(RELEASE) -Xswiftc -enable-testing 2>&1 | tee .build-test.log
+	$(SWIFT) test $(RELEASE) 2>&1 | tee .build-test.log
 	@./scripts/test-summary.sh .build-test.log
 
 bench: build

@@ -29,11 +29,12 @@ let package = Package(
         .target(name: "FaceModel", dependencies: ["Tensor", "Imaging"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["Tensor", "Imaging", "FaceData", "FaceModel"], swiftSettings: fastMath),
         .target(name: "Inference", dependencies: ["Tensor", "Imaging", "FaceData", "FaceModel"], swiftSettings: fastMath),
+        .target(name: "Evaluation", dependencies: ["Support", "Tensor", "Imaging", "FaceData", "FaceModel", "Training", "Inference"], swiftSettings: fastMath),
         .target(name: "Studio", dependencies: ["Inference", "FaceModel", "FaceData", "Imaging", "CNcurses", "CSixel"], swiftSettings: fastMath),
         .executableTarget(
             name: "facestudio",
             dependencies: [
-                "Tensor", "Imaging", "FaceData", "FaceModel", "Training", "Inference", "Studio",
+                "Tensor", "Imaging", "FaceData", "FaceModel", "Training", "Inference", "Evaluation", "Studio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath),
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "FaceDataTests", dependencies: ["FaceData", "Imaging"]),
         .testTarget(name: "FaceModelTests", dependencies: ["FaceModel", "Tensor", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "FaceModel", "Tensor", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FaceData", "FaceModel", "Inference", "Tensor", "Imaging"]),
         .testTarget(name: "StudioTests", dependencies: ["Studio", "Inference", "Imaging"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Training", "FaceModel", "Tensor", "Imaging", "TestSupport"]),
 

@@ -294,3 +294,24 @@ struct JSONFields {
         return out
     }
 }
+
+extension FaceAttributes {
+    /// The ground truth a caption record describes: attribute names (any of the 46) and detail
+    /// values, as written to `captions.jsonl`.
+    public init(names: [String], details: [String: String]) throws {
+        var appearance: [String] = [], actions: [String] = [], emotion: String? = nil
+        for name in names {
+            switch FaceAttribute(name: name) {
+            case .appearance?: appearance.append(name)
+            case .action?: actions.append(name)
+            case .emotion?: emotion = name
+            case nil: throw DatasetError("unknown attribute \"\(name)\"")
+            }
+        }
+        let object: [String: Any] = ["appearance": appearance, "actions": actions, "emotion": emotion ?? Emotion.neutral.rawValue, "details": details]
+        let data = try JSONSerialization.data(withJSONObject: object)
+        do { self = try JSONDecoder().decode(FaceAttributes.self, from: data) } catch {
+            throw DatasetError("details \(details): \(error)")
+        }
+    }
+}

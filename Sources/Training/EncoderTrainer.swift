@@ -33,11 +33,14 @@ public struct EncoderDataset: Sendable {
         self.attributes = attributes; self.details = details; self.side = side; self.pixels = pixels
     }
 
-    /// Reads `captions.jsonl`, `attributes.jsonl`, `schema.json` and every image (in parallel).
-    /// Errors name the file and the record.
-    public static func load(directory dir: String, side: Int, showProgress: Bool = false) throws -> EncoderDataset {
+    /// Reads `captions.jsonl`, `attributes.jsonl`, `schema.json` and every image (in parallel),
+    /// or only those of `split`. Errors name the file and the record.
+    public static func load(directory dir: String, side: Int, split: String? = nil, limit: Int? = nil,
+                            showProgress: Bool = false) throws -> EncoderDataset {
         let schema = try FaceDataset.loadSchema(directory: dir)
-        let captions = try FaceDataset.loadCaptions(directory: dir)
+        var captions = try FaceDataset.loadCaptions(directory: dir)
+        if let split { captions = captions.filter { $0.split == split } }
+        if let limit { captions = Array(captions.prefix(limit)) }
         let attributeRecords = try FaceDataset.loadAttributes(directory: dir)
         let byID = Dictionary(attributeRecords.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let heads = schema.details.map { DetailHead(field: $0.field, values: $0.values) }

@@ -29,6 +29,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Directory holding the trained image tokenizer.")
     var imageTokenizer: String = "Models"
 
+    @Option(help: "Directory holding the trained image encoders, read when sequence_moe is on (default: --image-tokenizer).")
+    var encoders: String?
+
     @Flag(help: "Continue from --out/checkpoint.safetensors.")
     var resume = false
 
@@ -62,7 +65,20 @@ struct TrainCommand: ParsableCommand {
         let codes = try CorpusBuilder.imageCodes(
             dataDirectory: data, images: images, tokens: modelConfig.imageTokens, cachePath: out + "/image_codes.bin",
             fingerprint: try ModelDirectory.imageTokenizerFingerprint(directory: imageTokenizerDirectory), showProgress: !json) { image in try imageTokenizer.encode(image) }
-        let corpus = try CorpusBuilder.corpus(dataDirectory: data, split: "train", tokenizer: textTokenizer, codes: codes)
+        // The sequence-level MoE's CLIP and face experts read the frozen encoders' embeddings.
+        let encoderDirectory = encoders ?? imageTokenizerDirectory
+        var embeddings: [String: ImageEmbeddings]? = nil
+        if modelConfig.sequenceMoE {
+            guard ImageEncoders.present(directory: encoderDirectory) else {
+                throw ValidationError("sequence_moe is on but \(encoderDirectory) holds no image encoders: train them with `facestudio encoders train` and pass --encoders, or turn sequence_moe off")
+            }
+            let loaded = try ImageEncoders.load(directory: encoderDirectory)
+            try ModelDirectory.check(encoders: loaded, against: modelConfig, path: encoderDirectory)
+            embeddings = try CorpusBuilder.imageEmbeddings(dataDirectory: data, images: images, encoders: loaded,
+                                                           cachePath: out + "/image_embeddings.safetensors",
+                                                           fingerprint: try ImageEncoders.fingerprint(directory: encoderDirectory), showProgress: !json)
+        }
+        let corpus = try CorpusBuilder.corpus(dataDirectory: data, split: "train", tokenizer: textTokenizer, codes: codes, embeddings: embeddings)
 
         let model = UnifiedModel(config: modelConfig, seed: trainConfig.seed)
         let trainer = try UnifiedTrainer(model: model, config: trainConfig, corpus: corpus)
@@ -96,7 +112,8 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(130)
         }
         let modelDir = out + "/model"
-        try ModelDirectory.export(model: model, textTokenizer: textTokenizer, imageTokenizerDirectory: imageTokenizerDirectory, to: modelDir)
+        try ModelDirectory.export(model: model, textTokenizer: textTokenizer, imageTokenizerDirectory: imageTokenizerDirectory,
+                                    encoderDirectory: encoderDirectory, to: modelDir)
         if json {
             let summary: [String: Any] = ["steps": trainer.step, "model": modelDir, "tokens_per_s": Double(tokens) / max(seconds, 1e-9)]
             print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))

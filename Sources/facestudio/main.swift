@@ -16,6 +16,7 @@ struct FaceStudio: ParsableCommand {
             CaptionCommand.self,
             ModelCommand.self,
             EncodersCommand.self,
+            EvalCommand.self,
             StudioCommand.self,
         ],
         defaultSubcommand: StudioCommand.self

@@ -1,0 +1,401 @@
+import Foundation
+import Tensor
+import Imaging
+import FaceData
+import FaceModel
+import Training
+import Inference
+
+// `facestudio eval`: the shipped model measured the way the paper measures UniF²ace, on the
+// data set's test split. The face-attribute encoder is the judge of generated faces (its
+// penultimate features also give the Fréchet distance), the in-project CLIP gives the
+// text–image score, and PhraseMatcher reads claims back out of free text (captions, answers).
+
+public struct EvalOptions: Sendable {
+    /// Test images used for generation and understanding (nil: the whole test split).
+    public var limit: Int?
+    public var generate: GenerateOptions
+    public var chat = ChatOptions()
+    /// Where to write the expert-activation plot (nil: not drawn).
+    public var plotPath: String?
+    /// Where to write a contact sheet of generated faces beside their real test images.
+    public var sheetPath: String?
+    public var sheetFaces = 16
+    /// Skip parts (quick checks, ablations).
+    public var generation = true
+    public var understanding = true
+    public var components = true
+
+    public init() {
+        generate = GenerateOptions()
+        generate.previews = false
+    }
+}
+
+public struct EvalReport: Codable, Sendable {
+    public struct Generation: Codable, Sendable {
+        public var images: Int
+        /// Claims of the prompts (attributes present/absent, detail values) the judge confirms.
+        public var attributeAccuracy: Double
+        public var claimsChecked: Int
+        /// Fréchet distance (face-encoder features) generated vs real, and real vs real.
+        public var fd: Double
+        public var fdRealBaseline: Double
+        public var fdImages: Int
+        /// 100 × mean cosine between the CLIP image and caption embeddings; real images beside.
+        public var clipScore: Double
+        public var clipScoreReal: Double
+        public var secondsPerImage: Double
+        enum CodingKeys: String, CodingKey {
+            case images, attributeAccuracy = "attribute_accuracy", claimsChecked = "claims_checked", fd
+            case fdRealBaseline = "fd_real_baseline", fdImages = "fd_images", clipScore = "clip_score"
+            case clipScoreReal = "clip_score_real", secondsPerImage = "seconds_per_image"
+        }
+    }
+
+    public struct Understanding: Codable, Sendable {
+        public var questions: Int
+        public var vqaAccuracy: Double
+        public var captions: Int
+        /// Claims in the model's captions that hold / attributes present that it states.
+        public var captionPrecision: Double
+        public var captionRecall: Double
+        enum CodingKeys: String, CodingKey {
+            case questions, vqaAccuracy = "vqa_accuracy", captions, captionPrecision = "caption_precision", captionRecall = "caption_recall"
+        }
+    }
+
+    public struct TokenizerFigures: Codable, Sendable {
+        public var images: Int
+        public var psnrDB: Double
+        public var codebookUsage: Double
+        enum CodingKeys: String, CodingKey { case images, psnrDB = "psnr_db", codebookUsage = "codebook_usage" }
+    }
+
+    public struct EncoderFigures: Codable, Sendable {
+        public var images: Int
+        public var faceAttributeAccuracy: Double
+        public var faceDetailAccuracy: Double
+        public var clipRetrievalTop1: Double
+        enum CodingKeys: String, CodingKey {
+            case images, faceAttributeAccuracy = "face_attribute_accuracy", faceDetailAccuracy = "face_detail_accuracy"
+            case clipRetrievalTop1 = "clip_retrieval_top1"
+        }
+    }
+
+    /// How often each expert was chosen, per layer, over everything the eval ran.
+    public struct Activation: Codable, Sendable {
+        /// "t2i" or "mmu".
+        public var group: String
+        public var level: String
+        public var experts: [String]
+        /// [layer][expert]: share of the routing decisions (each row sums to 1).
+        public var share: [[Double]]
+    }
+
+    public var generation: Generation?
+    public var understanding: Understanding?
+    public var tokenizer: TokenizerFigures?
+    public var encoders: EncoderFigures?
+    public var activation: [Activation]
+    public var expertPlot: String?
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case generation, understanding, tokenizer, encoders, activation, expertPlot = "expert_plot", seconds
+    }
+}
+
+public struct EvaluationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Progress of a long phase: (phase, done, total).
+public typealias EvalProgress = (String, Int, Int) -> Void
+
+public final class Evaluator {
+    let engine: Engine
+    let dataDirectory: String
+    let encoders: ImageEncoders
+    let matcher = PhraseMatcher.shared
+    private var activation = ActivationCounter()
+
+    public init(engine: Engine, dataDirectory: String) throws {
+        guard let encoders = engine.directory.encoders else {
+            throw EvaluationError("\(engine.directory.path): no image encoders (encoder_* files); eval judges generated faces with the face-attribute encoder")
+        }
+        self.engine = engine
+        self.dataDirectory = dataDirectory
+        self.encoders = encoders
+    }
+
+    public func run(_ options: EvalOptions, progress: @escaping EvalProgress = { _, _, _ in }) throws -> EvalReport {
+        let started = Date()
+        let test = try FaceDataset.loadCaptions(directory: dataDirectory).filter { $0.split == "test" }
+        guard test.count >= 4 else { throw EvaluationError("\(dataDirectory)/captions.jsonl: only \(test.count) test images; eval needs at least 4") }
+        let chosen = Array(test.prefix(options.limit ?? test.count))
+        activation = ActivationCounter()
+        var report = EvalReport(activation: [], seconds: 0)
+        if options.components {
+            report.tokenizer = try tokenizerFigures(progress: progress)
+            report.encoders = try encoderFigures(progress: progress)
+        }
+        if options.generation { report.generation = try generation(chosen, allTest: test, options: options, progress: progress) }
+        if options.understanding { report.understanding = try understanding(chosen, options: options, progress: progress) }
+        report.activation = activation.summaries(model: engine.directory.model)
+        if let path = options.plotPath, !report.activation.isEmpty {
+            try AtomicFile.write(try PNGCodec.encode(ExpertPlot.draw(report.activation)), to: path)
+            report.expertPlot = path
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    // MARK: Components
+
+    func tokenizerFigures(progress: @escaping EvalProgress) throws -> EvalReport.TokenizerFigures {
+        let tokenizer = engine.directory.imageTokenizer
+        let images = try TokenizerImageSet.load(dataDirectory: dataDirectory, split: "test", side: tokenizer.config.imageSize, limit: 1000)
+        let (e, _) = try TokenizerEvaluation.evaluate(tokenizer: tokenizer, images: images) { progress("tokenizer", $0, images.count) }
+        return .init(images: e.images, psnrDB: e.psnrDB, codebookUsage: e.codebookUsage)
+    }
+
+    func encoderFigures(progress: EvalProgress) throws -> EvalReport.EncoderFigures {
+        progress("encoders", 0, 1)
+        let data = try EncoderDataset.load(directory: dataDirectory, side: encoders.config.imageSize, split: "test")
+        let face = try EncoderEvaluation.face(encoders, data: data)
+        let clip = try EncoderEvaluation.clip(encoders, data: data)
+        progress("encoders", 1, 1)
+        return .init(images: data.count, faceAttributeAccuracy: face.meanAttributeAccuracy, faceDetailAccuracy: face.meanDetailAccuracy,
+                     clipRetrievalTop1: clip.imageToCaptionTop1Of100)
+    }
+
+    // MARK: Generation
+
+    func generation(_ records: [CaptionRecord], allTest: [CaptionRecord], options: EvalOptions,
+                    progress: EvalProgress) throws -> EvalReport.Generation {
+        var generated: [RGBImage] = []
+        var seconds = 0.0
+        for (i, record) in records.enumerated() {
+            var o = options.generate
+            o.seed = options.generate.seed &+ UInt64(i)
+            let result = try engine.generate(prompt: record.caption, options: o)
+            generated.append(result.image)
+            seconds += result.seconds
+            for trace in result.routing { activation.add(trace) }
+            progress("generate", i + 1, records.count)
+        }
+        // Judge the generated faces against what their prompts claim.
+        let judged = try judge(generated)
+        var correct = 0, checked = 0
+        for (record, prediction) in zip(records, judged.predictions) {
+            for claim in matcher.claims(in: record.caption) {
+                guard let verdict = verify(claim, prediction) else { continue }
+                checked += 1
+                if verdict { correct += 1 }
+            }
+        }
+        // Fréchet distance: generated vs the real test images, beside two disjoint real halves.
+        let real = try judge(try allTest.map { try readImage($0.image) })
+        let m = min(generated.count, allTest.count / 2)
+        guard m >= 2 else { throw EvaluationError("generation needs at least 2 images for the Fréchet distance") }
+        let dim = encoders.face.config.embedDim
+        let fd = Frechet.distance(Array(judged.features.prefix(m * dim)), Array(real.features.prefix(m * dim)), dim: dim)
+        let baseline = Frechet.distance(Array(real.features.prefix(m * dim)), Array(real.features[(m * dim)..<(2 * m * dim)]), dim: dim)
+        let captions = records.map(\.caption)
+        let clipScore = try self.clipScore(generated, captions)
+        let clipReal = try self.clipScore(try records.map { try readImage($0.image) }, captions)
+        if let path = options.sheetPath {
+            let n = min(options.sheetFaces, generated.count)
+            var images: [RGBImage] = []
+            for i in 0..<n { images += [try readImage(records[i].image), generated[i]] }
+            try AtomicFile.write(try PNGCodec.encode(ContactSheet.make(images: images, columns: 8, background: (24, 24, 28))), to: path)
+        }
+        return .init(images: generated.count, attributeAccuracy: checked == 0 ? 0 : Double(correct) / Double(checked), claimsChecked: checked,
+                     fd: fd, fdRealBaseline: baseline, fdImages: m, clipScore: clipScore, clipScoreReal: clipReal,
+                     secondsPerImage: seconds / Double(max(generated.count, 1)))
+    }
+
+    /// The face encoder's predictions and penultimate features for `images`.
+    func judge(_ images: [RGBImage]) throws -> (predictions: [FacePrediction], features: [Float]) {
+        var predictions: [FacePrediction] = [], features: [Float] = []
+        let side = encoders.config.imageSize
+        for start in stride(from: 0, to: images.count, by: 100) {
+            let chunk = images[start..<min(start + 100, images.count)].map {
+                $0.width == side && $0.height == side ? $0 : ImageOps.resize($0, width: side, height: side)
+            }
+            let x = try ImageTensor.tensor(from: chunk, side: side)
+            predictions += encoders.face.predict(x)
+            features += GradMode.withoutGrad { encoders.face.embedding(x) }.values
+        }
+        return (predictions, features)
+    }
+
+    /// Whether the judge sees `claim` in a face (nil: the judge has no head for it).
+    func verify(_ claim: Claim, _ p: FacePrediction) -> Bool? {
+        let config = encoders.face.config
+        switch claim {
+        case .present(let a), .absent(let a):
+            guard let i = config.attributes.firstIndex(of: a.name) else { return nil }
+            let present = p.attributeProbabilities[i] >= 0.5
+            if case .present = claim { return present }
+            return !present
+        case .detail(let field, let value):
+            guard let d = config.details.firstIndex(where: { $0.field == field.rawValue }),
+                  let v = config.details[d].values.firstIndex(of: value) else { return nil }
+            return p.details[d] == v
+        }
+    }
+
+    /// 100 × mean cosine similarity of CLIP image and caption embeddings.
+    func clipScore(_ images: [RGBImage], _ captions: [String]) throws -> Double {
+        let clip = encoders.clip, side = encoders.config.imageSize
+        var total = 0.0
+        for start in stride(from: 0, to: images.count, by: 100) {
+            let end = min(start + 100, images.count)
+            let chunk = images[start..<end].map { $0.width == side && $0.height == side ? $0 : ImageOps.resize($0, width: side, height: side) }
+            let x = try ImageTensor.tensor(from: chunk, side: side)
+            let (img, txt) = GradMode.withoutGrad {
+                (clip.imageEmbedding(x).values, clip.textEmbedding(captions[start..<end].map { encoders.textTokenizer.encode($0) }).values)
+            }
+            let E = clip.config.embedDim
+            for b in 0..<(end - start) {
+                var dot = 0.0, ni = 0.0, nt = 0.0
+                for e in 0..<E {
+                    let a = Double(img[b * E + e]), t = Double(txt[b * E + e])
+                    dot += a * t; ni += a * a; nt += t * t
+                }
+                total += dot / max((ni * nt).squareRoot(), 1e-12)
+            }
+        }
+        return 100 * total / Double(max(images.count, 1))
+    }
+
+    // MARK: Understanding
+
+    func understanding(_ records: [CaptionRecord], options: EvalOptions, progress: EvalProgress) throws -> EvalReport.Understanding {
+        let llava = try FaceDataset.loadLLaVA(path: dataDirectory + "/llava_test.json")
+        let conversations = Dictionary(llava.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var questions = 0, correct = 0
+        var claimsMade = 0, claimsTrue = 0, present = 0, stated = 0
+        let onToken: (TokenEvent) -> Void = { [self] in activation.add($0.routing) }
+        for (i, record) in records.enumerated() {
+            let chat = try engine.chat(image: try readImage(record.image))
+            // Captions: precision of what is said, recall of what is there.
+            let caption = try chat.ask(ChatFormat.describeQuestion, options: options.chat, onToken: onToken)
+            let truth = try FaceAttributes(names: record.attributes, details: record.details)
+            let claims = Set(matcher.claims(in: caption))
+            claimsMade += claims.count
+            claimsTrue += claims.filter { $0.holds(for: truth) }.count
+            let facts = CaptionFacts.present(in: truth, record: record)
+            present += facts.count
+            stated += facts.filter { claims.contains($0) }.count
+            // VQA: each question on its own, after the image.
+            if let conversation = conversations[record.id] {
+                for (question, answer) in Self.pairs(conversation) {
+                    chat.clear()
+                    let reply = try chat.ask(question, options: options.chat, onToken: onToken)
+                    questions += 1
+                    if AnswerMatcher.matches(reply: reply, truth: answer, matcher: matcher) { correct += 1 }
+                }
+            }
+            progress("understand", i + 1, records.count)
+        }
+        return .init(questions: questions, vqaAccuracy: questions == 0 ? 0 : Double(correct) / Double(questions),
+                     captions: records.count, captionPrecision: claimsMade == 0 ? 0 : Double(claimsTrue) / Double(claimsMade),
+                     captionRecall: present == 0 ? 0 : Double(stated) / Double(present))
+    }
+
+    static func pairs(_ record: LLaVARecord) -> [(String, String)] {
+        var out: [(String, String)] = [], pending: String? = nil
+        for turn in record.conversations {
+            if turn.from == "human" { pending = ChatFormat.question(fromLLaVA: turn.value) }
+            else if let q = pending { out.append((q, turn.value)); pending = nil }
+        }
+        return out
+    }
+
+    func readImage(_ relative: String) throws -> RGBImage {
+        do { return try PNGCodec.read(path: dataDirectory + "/" + relative) } catch {
+            throw EvaluationError("\(dataDirectory)/\(relative): \(error)")
+        }
+    }
+}
+
+/// What a caption could state about a face: every attribute present and every visible detail.
+enum CaptionFacts {
+    static func present(in truth: FaceAttributes, record: CaptionRecord) -> [Claim] {
+        var facts: [Claim] = record.attributes.compactMap { FaceAttribute(name: $0).map { .present($0) } }
+        for (field, value) in record.details {
+            guard let f = DetailField(rawValue: field) else { continue }
+            let claim = Claim.detail(f, value)
+            if claim.holds(for: truth) { facts.append(claim) }
+        }
+        return facts
+    }
+}
+
+/// Whether a free-text answer says what the ground-truth answer says: the same yes/no when the
+/// truth starts with one, and the same claims about every attribute or detail the truth
+/// mentions (nothing extra or contradicting about those); answers without any known phrase
+/// are compared as normalised text.
+public enum AnswerMatcher {
+    public static func matches(reply: String, truth: String, matcher: PhraseMatcher = .shared) -> Bool {
+        let polarity = yesNo(truth)
+        if let polarity, yesNo(reply) != polarity { return false }
+        let truthClaims = Set(matcher.claims(in: truth))
+        if truthClaims.isEmpty { return polarity != nil || normalised(reply) == normalised(truth) }
+        let keys = Set(truthClaims.map(\.key))
+        let replyClaims = Set(matcher.claims(in: reply).filter { keys.contains($0.key) })
+        return replyClaims == truthClaims
+    }
+
+    static func yesNo(_ text: String) -> Bool? {
+        let first = text.lowercased().prefix { $0.isLetter }
+        if first == "yes" { return true }
+        if first == "no" { return false }
+        return nil
+    }
+
+    static func normalised(_ text: String) -> String {
+        text.lowercased().filter { $0.isLetter || $0.isNumber || $0 == " " }.split(separator: " ").joined(separator: " ")
+    }
+}
+
+/// Counts routing decisions per group, level, layer and expert.
+struct ActivationCounter {
+    /// key "group/level" → [layer][expert] counts.
+    var counts: [String: [[Double]]] = [:]
+    var experts: [String: [String]] = [:]
+
+    mutating func add(_ trace: RoutingTrace) {
+        for (l, layer) in trace.layers.enumerated() {
+            let key = trace.group + "/token"
+            accumulate(key, layer: l, layers: trace.layers.count, values: layer.frequencies)
+            if experts[key] == nil { experts[key] = (0..<layer.frequencies.count).map { "e\($0)" } }
+        }
+        for (l, layer) in trace.sequenceLayers.enumerated() {
+            let key = trace.group + "/sequence"
+            accumulate(key, layer: l, layers: trace.sequenceLayers.count, values: layer.weights.map { $0 > 0 ? 1 : 0 })
+            experts[key] = layer.experts
+        }
+    }
+
+    private mutating func accumulate(_ key: String, layer: Int, layers: Int, values: [Double]) {
+        var table = counts[key] ?? Array(repeating: [Double](repeating: 0, count: values.count), count: layers)
+        for (e, v) in values.enumerated() where e < table[layer].count { table[layer][e] += v }
+        counts[key] = table
+    }
+
+    func summaries(model: UnifiedModel) -> [EvalReport.Activation] {
+        counts.keys.sorted().map { key in
+            let parts = key.split(separator: "/").map(String.init)
+            let share = counts[key]!.map { row -> [Double] in
+                let total = row.reduce(0, +)
+                return total > 0 ? row.map { $0 / total } : row
+            }
+            return EvalReport.Activation(group: parts[0], level: parts[1], experts: experts[key] ?? [], share: share)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import Support
+import Evaluation
+import Inference
+
+/// `facestudio eval`: generation and understanding metrics of a model on a data set's test split.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Measure a model on a data set's test split: generation, understanding, tokenizer and encoders.",
+        discussion: """
+        generation.attribute_accuracy: every claim of each test caption (attribute present/absent, \
+        detail value) checked on the generated face by the face-attribute encoder. generation.fd: \
+        Fréchet distance in that encoder's feature space, beside fd_real_baseline (two disjoint real \
+        halves of the same size). understanding.vqa_accuracy: answers that say what the ground truth \
+        says (same yes/no, same claims); caption_precision/recall: claims in the model's captions that \
+        hold / attributes present that they state. With --out, writes eval.json, \
+        expert_activation.png and samples.png (real | generated pairs) there.
+        """)
+
+    @Option(help: "Data set directory (its test split is used).")
+    var data: String
+
+    @Option(help: "Model directory.")
+    var model: String = "Models"
+
+    @Option(help: "Use only the first N test images for generation and understanding.")
+    var limit: Int?
+
+    @Option(help: "MaskGIT steps per generated face.")
+    var steps: Int = 12
+
+    @Option(help: "Classifier-free guidance weight.")
+    var cfg: Float?
+
+    @Option(help: "Directory for eval.json, expert_activation.png and samples.png.")
+    var out: String?
+
+    @Flag(help: "Skip generation.")
+    var noGeneration = false
+
+    @Flag(help: "Skip understanding (captions and VQA).")
+    var noUnderstanding = false
+
+    @Flag(help: "Print JSON on stdout.")
+    var json = false
+
+    func validate() throws {
+        if let limit, limit < 4 { throw ValidationError("--limit: \(limit) is below 4 (the Fréchet distance needs a few images)") }
+        if steps < 1 || steps > 256 { throw ValidationError("--steps: \(steps) is outside 1…256") }
+    }
+
+    func run() throws {
+        let engine = try Engine(modelDirectory: model)
+        var options = EvalOptions()
+        options.limit = limit
+        options.generate.steps = steps
+        if let cfg { options.generate.cfg = cfg }
+        options.generation = !noGeneration
+        options.understanding = !noUnderstanding
+        if let out {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            options.plotPath = out + "/expert_activation.png"
+            options.sheetPath = out + "/samples.png"
+        }
+        let bars = EvalProgressBars(enabled: !json)
+        let report = try Evaluator(engine: engine, dataDirectory: data).run(options) { bars.update($0, $1, $2) }
+        bars.finish()
+        if let out {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(Array(try encoder.encode(report)) + [UInt8(ascii: "\n")], to: out + "/eval.json")
+        }
+        if json { try printJSON(report) } else { print(EvalCommand.summary(report)) }
+    }
+
+    static func summary(_ r: EvalReport) -> String {
+        var lines: [String] = []
+        func f(_ x: Double) -> String { String(format: "%.3f", x) }
+        if let g = r.generation {
+            lines.append("generation    attribute_accuracy \(f(g.attributeAccuracy)) (\(g.claimsChecked) claims, \(g.images) faces)  fd \(f(g.fd)) (real baseline \(f(g.fdRealBaseline)))  clip_score \(f(g.clipScore)) (real \(f(g.clipScoreReal)))  \(String(format: "%.1f", g.secondsPerImage)) s/face")
+        }
+        if let u = r.understanding {
+            lines.append("understanding vqa_accuracy \(f(u.vqaAccuracy)) (\(u.questions) questions)  caption_precision \(f(u.captionPrecision))  caption_recall \(f(u.captionRecall))")
+        }
+        if let t = r.tokenizer { lines.append("tokenizer     psnr_db \(String(format: "%.2f", t.psnrDB))  codebook_usage \(f(t.codebookUsage))") }
+        if let e = r.encoders {
+            lines.append("encoders      face_attribute_accuracy \(f(e.faceAttributeAccuracy))  face_detail_accuracy \(f(e.faceDetailAccuracy))  clip_retrieval_top1 \(f(e.clipRetrievalTop1))")
+        }
+        if let plot = r.expertPlot { lines.append("expert activation plot: \(plot)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// One progress line per eval phase.
+final class EvalProgressBars {
+    let enabled: Bool
+    private var phase = ""
+    private var line: ProgressLine?
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ phase: String, _ done: Int, _ total: Int) {
+        if phase != self.phase {
+            line?.finish()
+            self.phase = phase
+            line = ProgressLine(label: phase, total: total, unit: "it", enabled: enabled)
+        }
+        line?.update(done)
+    }
+
+    func finish() { line?.finish() }
+}
