@@ -8,7 +8,7 @@ SWIFT ?= swift
 RELEASE := -c release -Xswiftc -enable-testing
 BIN := .build/release/facestudio
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench model clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -27,6 +27,11 @@ test: deps
 
 bench: build
 	$(BIN) bench $(ARGS)
+
+# Reproduce the shipped model in Models/ (data set, tokenizer, encoders, unified model, eval,
+# model card); resumable, hours on a 2-core machine. Variables: see scripts/make-model.sh.
+model: build
+	./scripts/make-model.sh
 
 clean:
 	rm -rf .build .build-test.log

@@ -8,8 +8,8 @@ import Training
 /// studio and the engine before a trained model exists).
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "model", abstract: "Inspect or initialise model directories.",
-        subcommands: [Info.self, Init.self])
+        commandName: "model", abstract: "Inspect or initialise model directories, and write their model cards.",
+        subcommands: [Info.self, Init.self, ModelCardCommand.self])
 
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a model directory's configuration and size.")

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Reproduces the shipped model in Models/ from nothing: data set → image tokenizer → the two
+# encoders → unified model → eval → Models/ + Models/MODEL_CARD.md. Every phase resumes where it
+# stopped (checkpoints under $RUNS), and a finished phase is skipped, so `make model` can be run
+# again after an interruption, also in a later session.
+#
+#   DATA=data/faces RUNS=runs COUNT=52632 EVAL_LIMIT=300 UNIFIED_STEPS= scripts/make-model.sh
+#
+# The two background-friendly phases (tokenizer and encoders) run side by side, one core each.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BIN:-.build/release/facestudio}
+DATA=${DATA:-data/faces}
+RUNS=${RUNS:-runs}
+COUNT=${COUNT:-52632}          # 50 000 training images + 5% test
+EVAL_LIMIT=${EVAL_LIMIT:-300}  # test images for the generation and understanding figures
+CONFIG=${CONFIG:-configs/unified.json}
+STAGE=$RUNS/stage              # image tokenizer + encoders, what `train` reads
+TIMES=$RUNS/timings.tsv
+mkdir -p "$RUNS"
+
+phase() { echo "== $1 ($(date -u +%H:%M:%S))" >&2; }
+timed() {  # timed NAME command…: runs it and appends its wall time to $TIMES
+    local name=$1; shift
+    local start=$SECONDS
+    "$@"
+    printf '%s\t%d\n' "$name" $((SECONDS - start)) >> "$TIMES"
+}
+
+phase "data set: $COUNT faces in $DATA"
+if [ ! -f "$DATA/.complete" ]; then
+    rm -rf "$DATA"
+    timed dataset "$BIN" dataset make --count "$COUNT" --out "$DATA" --quiet --json > "$RUNS/dataset.json"
+    touch "$DATA/.complete"
+fi
+
+resume_flag() { [ -e "$1" ] && echo --resume || true; }
+
+phase "image tokenizer and encoders (one core each)"
+tokenizer_job() {
+    [ -f "$RUNS/tokenizer/model/image_tokenizer.safetensors" ] && return 0
+    FACESTUDIO_THREADS=1 timed tokenizer "$BIN" tokenizer train --data "$DATA" --out "$RUNS/tokenizer" \
+        $(resume_flag "$RUNS/tokenizer/checkpoint.safetensors") --json > "$RUNS/tokenizer.json"
+}
+encoders_job() {
+    [ -f "$RUNS/encoders/encoder_clip.safetensors" ] && [ -f "$RUNS/encoders/encoder_face.safetensors" ] && return 0
+    FACESTUDIO_THREADS=1 timed encoders "$BIN" encoders train --data "$DATA" --out "$RUNS/encoders" \
+        $(resume_flag "$RUNS/encoders/encoder_config.json") --json > "$RUNS/encoders.json"
+}
+tokenizer_job & tokenizer_pid=$!
+encoders_job & encoders_pid=$!
+wait $tokenizer_pid
+wait $encoders_pid
+
+mkdir -p "$STAGE"
+cp "$RUNS"/tokenizer/model/image_tokenizer* "$STAGE"/
+cp "$RUNS"/encoders/encoder_config.json "$RUNS"/encoders/encoder_tokenizer.json \
+   "$RUNS"/encoders/encoder_clip.safetensors "$RUNS"/encoders/encoder_face.safetensors "$STAGE"/
+
+phase "unified model ($CONFIG)"
+if [ ! -f "$RUNS/unified/model/model.safetensors" ]; then
+    timed unified "$BIN" train --data "$DATA" --config "$CONFIG" --out "$RUNS/unified" --image-tokenizer "$STAGE" \
+        $(resume_flag "$RUNS/unified/checkpoint.safetensors") ${UNIFIED_STEPS:+--steps "$UNIFIED_STEPS"}
+fi
+
+phase "eval on $EVAL_LIMIT test faces"
+timed eval "$BIN" eval --data "$DATA" --model "$RUNS/unified/model" --limit "$EVAL_LIMIT" --out "$RUNS/eval" --json > /dev/null
+
+phase "Models/"
+mkdir -p Models
+cp "$RUNS"/unified/model/* Models/
+cp "$RUNS/eval/expert_activation.png" "$RUNS/eval/samples.png" Models/
+"$BIN" model card --model Models --eval "$RUNS/eval/eval.json" --config "$CONFIG" --runs "$RUNS" --out Models/MODEL_CARD.md
+du -sh Models
