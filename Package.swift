@@ -47,7 +47,8 @@ let package = Package(
         .testTarget(name: "FaceModelTests", dependencies: ["FaceModel", "Tensor", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "FaceModel", "Tensor", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FaceData", "FaceModel", "Inference", "Tensor", "Imaging"]),
-        .testTarget(name: "StudioTests", dependencies: ["Studio", "Inference", "Imaging"]),
+        .testTarget(name: "CommandTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "StudioTests", dependencies: ["Studio", "Inference", "Imaging", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Training", "FaceModel", "Tensor", "Imaging", "TestSupport"]),
 
     ],

@@ -43,15 +43,32 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Skip understanding (captions and VQA).")
     var noUnderstanding = false
 
+    @Flag(help: "Train and measure the paper's ablation rows instead (D3Diff α and score-only; token/sequence MoE on/off), one short budget each; tables in --out/tables.md.")
+    var ablation = false
+
+    @Option(help: "Training steps per ablation row.")
+    var ablationSteps: Int = 300
+
+    @Option(help: "Base configuration of the ablation rows (model settings and training section).")
+    var config: String = "configs/unified.json"
+
     @Flag(help: "Print JSON on stdout.")
     var json = false
 
     func validate() throws {
+        if ablationSteps < 1 { throw ValidationError("--ablation-steps: must be at least 1") }
         if let limit, limit < 4 { throw ValidationError("--limit: \(limit) is below 4 (the Fréchet distance needs a few images)") }
         if steps < 1 || steps > 256 { throw ValidationError("--steps: \(steps) is outside 1…256") }
     }
 
     func run() throws {
+        if ablation {
+            // The rows train their own models; --model supplies the image tokenizer and encoders.
+            let rows = try Ablation(data: data, baseConfig: config, out: out ?? "runs/ablation", steps: ablationSteps, limit: limit ?? 50,
+                                    imageTokenizerDirectory: model, encoderDirectory: model, quiet: json).run()
+            if json { try printJSON(rows) } else { print(Ablation.tables(rows, steps: ablationSteps, limit: limit ?? 50)) }
+            return
+        }
         let engine = try Engine(modelDirectory: model)
         var options = EvalOptions()
         options.limit = limit

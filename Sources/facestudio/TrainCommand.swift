@@ -42,31 +42,63 @@ struct TrainCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        var modelConfig = try ModelConfig.load(path: config)
-        var trainConfig = try decodeTrainingSection(path: config)
+        var trainConfig = try UnifiedRun.trainingSection(path: config)
         if let steps { trainConfig.steps = steps }
+        let run = UnifiedRun(data: data, modelConfig: try ModelConfig.load(path: config), trainConfig: trainConfig, out: out,
+                             imageTokenizerDirectory: imageTokenizer, encoderDirectory: encoders ?? imageTokenizer,
+                             resume: resume, quiet: json)
+        let summary = try run.train()
+        if json {
+            let object: [String: Any] = ["steps": summary.steps, "model": summary.modelDirectory, "tokens_per_s": summary.tokensPerSecond]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print("trained \(summary.steps) steps; model written to \(summary.modelDirectory)")
+        }
+    }
+}
+
+/// One training run of the unified model, from a data set directory to an exported model
+/// directory in `out/model`: used by `train` and by `eval --ablation`.
+struct UnifiedRun {
+    var data: String
+    var modelConfig: ModelConfig
+    var trainConfig: TrainConfig
+    var out: String
+    var imageTokenizerDirectory: String
+    var encoderDirectory: String
+    var resume: Bool
+    var quiet: Bool
+    /// Where the text tokenizer, the image codes and the embeddings are cached (default: `out`);
+    /// runs over the same data set can share it.
+    var cacheDirectory: String? = nil
+
+    struct Summary { var steps: Int; var tokensPerSecond: Double; var modelDirectory: String }
+
+    func train() throws -> Summary {
+        var modelConfig = self.modelConfig
         try trainConfig.validate()
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let cache = cacheDirectory ?? out
+        try fm.createDirectory(atPath: cache, withIntermediateDirectories: true)
         let checkpoint = out + "/checkpoint.safetensors"
-        if FileManager.default.fileExists(atPath: checkpoint) && !resume {
+        if fm.fileExists(atPath: checkpoint) && !resume {
             throw ValidationError("\(checkpoint) exists: pass --resume to continue it, or choose another --out")
         }
 
-        let textTokenizer = try trainOrLoadTextTokenizer(vocab: modelConfig.textVocabSize)
+        let textTokenizer = try trainOrLoadTextTokenizer(path: cache + "/tokenizer.json", vocab: modelConfig.textVocabSize)
         modelConfig.textVocabSize = textTokenizer.bpeVocabSize
         try modelConfig.validate()
 
-        let imageTokenizerDirectory = imageTokenizer
         let imageTokenizer = try ImageTokenizer.load(directory: imageTokenizerDirectory)
         guard imageTokenizer.config.codebookSize == modelConfig.imageCodebookSize, imageTokenizer.config.tokenCount == modelConfig.imageTokens else {
             throw ValidationError("image tokenizer has \(imageTokenizer.config.codebookSize) codes × \(imageTokenizer.config.tokenCount) tokens; config wants \(modelConfig.imageCodebookSize) × \(modelConfig.imageTokens)")
         }
         let images = try CorpusBuilder.images(dataDirectory: data)
         let codes = try CorpusBuilder.imageCodes(
-            dataDirectory: data, images: images, tokens: modelConfig.imageTokens, cachePath: out + "/image_codes.bin",
-            fingerprint: try ModelDirectory.imageTokenizerFingerprint(directory: imageTokenizerDirectory), showProgress: !json) { image in try imageTokenizer.encode(image) }
+            dataDirectory: data, images: images, tokens: modelConfig.imageTokens, cachePath: cache + "/image_codes.bin",
+            fingerprint: try ModelDirectory.imageTokenizerFingerprint(directory: imageTokenizerDirectory), showProgress: !quiet) { image in try imageTokenizer.encode(image) }
         // The sequence-level MoE's CLIP and face experts read the frozen encoders' embeddings.
-        let encoderDirectory = encoders ?? imageTokenizerDirectory
         var embeddings: [String: ImageEmbeddings]? = nil
         if modelConfig.sequenceMoE {
             guard ImageEncoders.present(directory: encoderDirectory) else {
@@ -75,8 +107,8 @@ struct TrainCommand: ParsableCommand {
             let loaded = try ImageEncoders.load(directory: encoderDirectory)
             try ModelDirectory.check(encoders: loaded, against: modelConfig, path: encoderDirectory)
             embeddings = try CorpusBuilder.imageEmbeddings(dataDirectory: data, images: images, encoders: loaded,
-                                                           cachePath: out + "/image_embeddings.safetensors",
-                                                           fingerprint: try ImageEncoders.fingerprint(directory: encoderDirectory), showProgress: !json)
+                                                           cachePath: cache + "/image_embeddings.safetensors",
+                                                           fingerprint: try ImageEncoders.fingerprint(directory: encoderDirectory), showProgress: !quiet)
         }
         let corpus = try CorpusBuilder.corpus(dataDirectory: data, split: "train", tokenizer: textTokenizer, codes: codes, embeddings: embeddings)
 
@@ -84,16 +116,16 @@ struct TrainCommand: ParsableCommand {
         let trainer = try UnifiedTrainer(model: model, config: trainConfig, corpus: corpus)
         let configJSON = String(decoding: try modelConfig.jsonData(), as: UTF8.self)
         let metricsPath = out + "/metrics.jsonl"
-        if resume && FileManager.default.fileExists(atPath: checkpoint) {
+        if resume && fm.fileExists(atPath: checkpoint) {
             try trainer.restore(path: checkpoint)
             try MetricsLog.truncate(path: metricsPath, after: trainer.step)
         } else {
-            try? FileManager.default.removeItem(atPath: metricsPath)
+            try? fm.removeItem(atPath: metricsPath)
         }
         let log = try MetricsLog(path: metricsPath)
 
         let interrupt = InterruptFlag()
-        let progress = ProgressLine(label: "train", total: trainConfig.steps, unit: "step", startCount: trainer.step, enabled: !json)
+        let progress = ProgressLine(label: "train", total: trainConfig.steps, unit: "step", startCount: trainer.step, enabled: !quiet)
         var tokens = 0, seconds = 0.0
         var recent: [Float] = []
         while trainer.step < trainConfig.steps && !interrupt.isSet {
@@ -113,21 +145,15 @@ struct TrainCommand: ParsableCommand {
         }
         let modelDir = out + "/model"
         try ModelDirectory.export(model: model, textTokenizer: textTokenizer, imageTokenizerDirectory: imageTokenizerDirectory,
-                                    encoderDirectory: encoderDirectory, to: modelDir)
-        if json {
-            let summary: [String: Any] = ["steps": trainer.step, "model": modelDir, "tokens_per_s": Double(tokens) / max(seconds, 1e-9)]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
-        } else {
-            print("trained \(trainer.step) steps; model written to \(modelDir)")
-        }
+                                  encoderDirectory: encoderDirectory, to: modelDir)
+        return Summary(steps: trainer.step, tokensPerSecond: Double(tokens) / max(seconds, 1e-9), modelDirectory: modelDir)
     }
 
-    /// The tokenizer in --out, or one trained on the data set's captions and conversations.
-    func trainOrLoadTextTokenizer(vocab: Int) throws -> TextTokenizer {
-        let path = out + "/tokenizer.json"
+    /// The tokenizer at `path`, or one trained on the data set's captions and conversations.
+    func trainOrLoadTextTokenizer(path: String, vocab: Int) throws -> TextTokenizer {
         if FileManager.default.fileExists(atPath: path) { return try TextTokenizer(contentsOf: path) }
         let texts = try CorpusBuilder.texts(dataDirectory: data)
-        let progress = ProgressLine(label: "text tokenizer", total: vocab, unit: "merge", enabled: !json)
+        let progress = ProgressLine(label: "text tokenizer", total: vocab, unit: "merge", enabled: !quiet)
         let tokenizer = try TextTokenizer.train(texts: texts, vocabSize: vocab + TextTokenizer.defaultSpecialTokens.count) { done, _ in
             progress.update(done)
         }
@@ -136,7 +162,7 @@ struct TrainCommand: ParsableCommand {
         return tokenizer
     }
 
-    func decodeTrainingSection(path: String) throws -> TrainConfig {
+    static func trainingSection(path: String) throws -> TrainConfig {
         guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read") }
         do { return try JSONDecoder().decode(TrainingFile.self, from: data).training } catch let e as DecodingError {
             throw ValidationError("\(path): training: \(describe(e))")

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The model recipe end to end through the real binary, at toy sizes: data set → image tokenizer
+/// → encoders → the ablation rows (each a `train` run and an `eval`) → a model card.
+@Suite struct RecipeTests {
+    @Test func theRecipeRunsEndToEndAtToySize() throws {
+        let bin = try Programs.facestudio()
+        let dir = NSTemporaryDirectory() + "/facestudio-recipe-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = ["FACESTUDIO_THREADS": "1"]
+        func run(_ args: [String]) throws -> String { try Programs.run([bin] + args, environment: env) }
+
+        try run(["dataset", "make", "--count", "40", "--size", "16", "--test-fraction", "0.3", "--out", dir + "/data", "--quiet"])
+        try #"{"image_size": 16, "bits": 3, "channels": [8, 8, 8], "res_blocks": [0, 0, 0], "groups": 4, "training": {"steps": 2, "batch_size": 4}}"#
+            .write(toFile: dir + "/tok.json", atomically: true, encoding: .utf8)
+        try run(["tokenizer", "train", "--data", dir + "/data", "--out", dir + "/tok", "--config", dir + "/tok.json", "--eval-images", "0", "--json"])
+        try run(["encoders", "train", "--data", dir + "/data", "--out", dir + "/enc", "--steps", "2", "--batch", "8", "--json"])
+        let stage = dir + "/stage"
+        try FileManager.default.createDirectory(atPath: stage, withIntermediateDirectories: true)
+        for d in [dir + "/tok/model", dir + "/enc"] {
+            for f in try FileManager.default.contentsOfDirectory(atPath: d) where f.hasPrefix("image_tokenizer") || (f.hasPrefix("encoder_") && !f.contains("checkpoint")) {
+                try FileManager.default.copyItem(atPath: d + "/" + f, toPath: stage + "/" + f)
+            }
+        }
+        try #"""
+        {"layers": 1, "d_model": 32, "image_tokens": 16, "image_codebook_size": 8, "heads": 2, "rotary_dims": 8, "expert_hidden": 32, "routed_experts": 4, "text_vocab_size": 300,
+         "max_prompt_tokens": 24, "max_sequence_length": 160, "resampler_dim": 16, "resampler_heads": 2, "resampler_depth": 1,
+         "noise_embedding_dim": 8, "training": {"steps": 2, "t2i_batch": 2, "mmu_batch": 2, "warmup_steps": 1}}
+        """#.write(toFile: dir + "/tiny.json", atomically: true, encoding: .utf8)
+
+        let out = try run(["eval", "--ablation", "--data", dir + "/data", "--model", stage, "--config", dir + "/tiny.json",
+                           "--ablation-steps", "2", "--limit", "4", "--out", dir + "/ablation", "--json"])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]])
+        #expect(rows.count == 8)
+        for row in rows {
+            let report = try #require(row["report"] as? [String: Any])
+            let generation = try #require(report["generation"] as? [String: Any])
+            #expect((generation["attribute_accuracy"] as? Double).map { (0...1).contains($0) } == true)
+            #expect(report["understanding"] != nil)
+        }
+        let tables = try String(contentsOfFile: dir + "/ablation/tables.md", encoding: .utf8)
+        for label in ["α = 0.001", "score entropy only", "token MoE ✗, sequence MoE ✗", "token MoE ✓, sequence MoE ✓ (default)"] {
+            #expect(tables.contains(label), "tables.md lacks \(label)")
+        }
+        // A row trained with the sequence-level MoE off still carries the encoders (eval's judge).
+        #expect(FileManager.default.fileExists(atPath: dir + "/ablation/moe_none/model/encoder_face.safetensors"))
+
+        // Running it again re-uses the trained rows and their evals.
+        let again = try run(["eval", "--ablation", "--data", dir + "/data", "--model", stage, "--config", dir + "/tiny.json",
+                             "--ablation-steps", "2", "--limit", "4", "--out", dir + "/ablation", "--json"])
+        #expect(again == out)
+
+        let row = dir + "/ablation/alpha_0.01"
+        try run(["model", "card", "--model", row + "/model", "--eval", row + "/eval.json", "--config", dir + "/tiny.json",
+                 "--runs", row, "--out", dir + "/MODEL_CARD.md"])
+        let card = try String(contentsOfFile: dir + "/MODEL_CARD.md", encoding: .utf8)
+        #expect(card.contains("generation.attribute_accuracy") && card.contains("understanding.vqa_accuracy"))
+        #expect(card.contains("d_model 32, 1 layers"))
+    }
+
+    @Test func evalRejectsAModelDirectoryThatIsMissing() throws {
+        let bin = try Programs.facestudio()
+        #expect(throws: Programs.Failure.self) { try Programs.run([bin, "eval", "--data", "/nonexistent", "--model", "/nonexistent/model"]) }
+    }
+}
