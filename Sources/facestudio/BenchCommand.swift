@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tensor
+import Studio
 
 /// `facestudio bench`: performance figures, as ratios against OpenBLAS sgemm measured in the
 /// same run (the machines are shared and noisy, so absolute times alone mislead).
@@ -93,6 +94,10 @@ struct BenchCommand: ParsableCommand {
             record("train_mfu", train.mfu)
             for (key, value) in try tokenizerBenchFigures(directory: model) { record(key, value) }
         }
+        // The studio's own cost per frame (rendering every pane and repainting) and per preview.
+        let studio = try StudioBench.run()
+        record("ui_frame_ms_p99", studio.uiFrameMsP99)
+        record("sixel_encode_ms", studio.sixelEncodeMs)
 
         if json {
             var obj: [String: Double] = [:]

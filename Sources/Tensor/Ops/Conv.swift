@@ -9,13 +9,14 @@ struct ConvGeometry {
     var colRows: Int { C * kh * kw }
 }
 
-/// cols[C·kh·kw, Ho·Wo] from one image x[C, H, W] (zero padding).
-func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>) {
-    let Ho = g.Ho, Wo = g.Wo
+/// cols[C·kh·kw, Ho·Wo] from one image x[C, H, W] (zero padding); consecutive rows of `cols`
+/// are `rowStride` floats apart (default Ho·Wo), so a batch can share one column matrix.
+func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+    let Ho = g.Ho, Wo = g.Wo, stride = rowStride ?? Ho * Wo
     Threading.parallelChunks(g.colRows, minChunk: 8) { lo, hi in
         for row in lo..<hi {
             let c = row / (g.kh * g.kw), ky = (row / g.kw) % g.kh, kx = row % g.kw
-            let dst = cols + row * Ho * Wo
+            let dst = cols + row * stride
             for oy in 0..<Ho {
                 let iy = oy * g.stride - g.pad + ky
                 if iy < 0 || iy >= g.H {
@@ -32,15 +33,15 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutableP
     }
 }
 
-/// dx[C, H, W] += col2im(dcols) — the adjoint of `im2col`.
-func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
-    let Ho = g.Ho, Wo = g.Wo
+/// dx[C, H, W] += col2im(dcols) — the adjoint of `im2col` (same `rowStride`).
+func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+    let Ho = g.Ho, Wo = g.Wo, stride = rowStride ?? Ho * Wo
     // Parallel over channels: each channel's rows touch only that channel of dx.
     Threading.parallelChunks(g.C, minChunk: 1) { lo, hi in
         for c in lo..<hi {
             for ky in 0..<g.kh {
                 for kx in 0..<g.kw {
-                    let src = cols + ((c * g.kh + ky) * g.kw + kx) * Ho * Wo
+                    let src = cols + ((c * g.kh + ky) * g.kw + kx) * stride
                     for oy in 0..<Ho {
                         let iy = oy * g.stride - g.pad + ky
                         if iy < 0 || iy >= g.H { continue }
@@ -63,15 +64,22 @@ extension Tensor {
         let B = shape[0], O = weight.shape[0]
         let g = ConvGeometry(C: shape[1], H: shape[2], W: shape[3], kh: weight.shape[2], kw: weight.shape[3], stride: stride, pad: padding)
         precondition(g.Ho > 0 && g.Wo > 0, "conv2d: kernel larger than padded input \(shape)")
-        let HWo = g.Ho * g.Wo, inSize = g.C * g.H * g.W
+        let HWo = g.Ho * g.Wo, inSize = g.C * g.H * g.W, BN = B * HWo
         let out = Tensor(uninitialized: [B, O, g.Ho, g.Wo])
-        // Columns are kept for the weight gradient (B·C·kh·kw·Ho·Wo floats).
-        let cols = Tensor(uninitialized: [B, g.colRows, HWo])
-        for b in 0..<B {
-            let cb = cols.data + b * g.colRows * HWo
-            im2col(data + b * inSize, g, cb)
-            gemm(out.data + b * O * HWo, weight.data, cb, M: O, N: HWo, K: g.colRows)
-            if let bias { for o in 0..<O { let row = out.data + (b * O + o) * HWo; let bv = bias.data[o]; for i in 0..<HWo { row[i] += bv } } }
+        // The whole batch as one column matrix cols[C·kh·kw, B·Ho·Wo] (image b in columns
+        // b·HWo…), so the product is one large sgemm rather than one small one per image; the
+        // columns are kept for the weight gradient.
+        let cols = Tensor(uninitialized: [g.colRows, BN])
+        for b in 0..<B { im2col(data + b * inSize, g, cols.data + b * HWo, rowStride: BN) }
+        // outT[O, B·HWo] = W[O, CKK] · cols, then each image's block moves to out[b].
+        let outT = B == 1 ? out.data : UnsafeMutablePointer<Float>.allocate(capacity: O * BN)
+        gemm(outT, weight.data, cols.data, M: O, N: BN, K: g.colRows)
+        if B > 1 {
+            for o in 0..<O { for b in 0..<B { (out.data + (b * O + o) * HWo).update(from: outT + o * BN + b * HWo, count: HWo) } }
+            outT.deallocate()
+        }
+        if let bias {
+            for b in 0..<B { for o in 0..<O { let row = out.data + (b * O + o) * HWo; let bv = bias.data[o]; for i in 0..<HWo { row[i] += bv } } }
         }
         var inputs = [self, weight]
         if let bias { inputs.append(bias) }
@@ -80,18 +88,21 @@ extension Tensor {
             let gw = weight.requiresGrad ? weight.gradBuffer().data : nil
             let gb = (bias?.requiresGrad ?? false) ? bias!.gradBuffer().data : nil
             let gx = self.requiresGrad ? self.gradBuffer().data : nil
-            let dcols = gx == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.colRows * HWo)
-            defer { dcols?.deallocate() }
-            for b in 0..<B {
-                let dOut = go + b * O * HWo
-                // dW[O, CKK] += dOut[O, HWo] · colsᵀ
-                if let gw { gemm(gw, dOut, cols.data + b * g.colRows * HWo, M: O, N: g.colRows, K: HWo, transB: true, beta: 1) }
-                if let gb { for o in 0..<O { var s: Float = 0; for i in 0..<HWo { s += dOut[o * HWo + i] }; gb[o] += s } }
-                if let gx, let dcols {
-                    // dcols[CKK, HWo] = Wᵀ · dOut
-                    gemm(dcols, weight.data, dOut, M: g.colRows, N: HWo, K: O, transA: true)
-                    col2im(dcols, g, gx + b * inSize)
-                }
+            // dOutT[O, B·HWo]: the output gradient in the column layout.
+            let dOutT = B == 1 ? UnsafeMutablePointer(mutating: go) : UnsafeMutablePointer<Float>.allocate(capacity: O * BN)
+            defer { if B > 1 { dOutT.deallocate() } }
+            if B > 1 {
+                for o in 0..<O { for b in 0..<B { (dOutT + o * BN + b * HWo).update(from: go + (b * O + o) * HWo, count: HWo) } }
+            }
+            // dW[O, CKK] += dOutT · colsᵀ
+            if let gw { gemm(gw, dOutT, cols.data, M: O, N: g.colRows, K: BN, transB: true, beta: 1) }
+            if let gb { for o in 0..<O { var s: Float = 0; let row = dOutT + o * BN; for i in 0..<BN { s += row[i] }; gb[o] += s } }
+            if let gx {
+                // dcols[CKK, B·HWo] = Wᵀ · dOutT, folded back image by image.
+                let dcols = UnsafeMutablePointer<Float>.allocate(capacity: g.colRows * BN)
+                defer { dcols.deallocate() }
+                gemm(dcols, weight.data, dOutT, M: g.colRows, N: BN, K: O, transA: true)
+                for b in 0..<B { col2im(dcols + b * HWo, g, gx + b * inSize, rowStride: BN) }
             }
         }
     }
