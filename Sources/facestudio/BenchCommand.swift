@@ -64,6 +64,11 @@ struct BenchCommand: ParsableCommand {
             let x = Tensor.randn([4, 32, 32, 32], rng: &rng), w = Tensor.randn([32, 32, 3, 3], rng: &rng)
             let t = Bench.time { _ = GradMode.withoutGrad { x.conv2d(weight: w, padding: 1) } }
             record("conv2d_gflops", 2 * Double(4 * 32 * 32 * 32 * 32 * 9) / t / 1e9)
+            // Training: forward and backward (input and weight gradients) at an encoder's batch.
+            let xb = Tensor.randn([32, 32, 32, 32], rng: &rng), wb = Tensor.randn([32, 32, 3, 3], rng: &rng)
+            xb.requiresGrad = true; wb.requiresGrad = true
+            let tt = Bench.time { xb.conv2d(weight: wb, padding: 1).sum().backward(); xb.zeroGrad(); wb.zeroGrad() }
+            record("conv2d_train_gflops", 3 * 2 * Double(32 * 32 * 32 * 32 * 32 * 9) / tt / 1e9)
         }
 
         // Small-size behaviour: what a d=256 transformer's projections see.
