@@ -88,7 +88,10 @@ struct ModelBench {
         }
         let corpus = TrainingCorpus(
             t2i: examples.map { T2IExample(prompt: $0.prompt, codes: $0.codes) },
-            mmu: examples.map { MMUExample(codes: $0.codes, turns: [.init(user: Array($0.prompt.prefix(12)), assistant: Array($0.prompt.suffix(12)))]) },
+            mmu: examples.map {
+                MMUExample(codes: $0.codes, turns: [.init(user: Array($0.prompt.prefix(12)), assistant: Array($0.prompt.suffix(12)))],
+                           embeddings: c.sequenceMoE ? .zeros(for: c) : nil)
+            },
             userPrefix: [1], assistantPrefix: [2])
         let model = UnifiedModel(config: c, seed: 3)
         let trainer = try UnifiedTrainer(model: model, config: TrainConfig(), corpus: corpus)
@@ -98,11 +101,26 @@ struct ModelBench {
         for _ in 0..<steps { tokens += trainer.trainStep().tokens }
         let seconds = Bench.now() - t0
         // (6·N_active + 12·L·T·d) FLOPs per token, T ≈ the T2I sequence length.
-        let expert = Double(2 * c.dModel * c.expertHidden)
-        let active = Double(c.layers) * (4 * Double(c.dModel * c.dModel) + Double(c.sharedExperts + c.expertsPerToken) * expert)
         let T = Double(SequenceBuilder(config: c).t2iLength)
-        let flopsPerToken = 6 * active + 12 * Double(c.layers) * T * Double(c.dModel)
+        let flopsPerToken = 6 * activeParameters + 12 * Double(c.layers) * T * Double(c.dModel)
         let perS = Double(tokens) / seconds
         return (perS, perS * flopsPerToken / 1e9 / sgemmPeak)
+    }
+
+    /// Weights one token multiplies by: attention and the shared + top-k experts of one group.
+    var activeParameters: Double {
+        let c = engine.directory.config
+        let expert = Double(2 * c.dModel * c.expertHidden)
+        return Double(c.layers) * (4 * Double(c.dModel * c.dModel) + Double(c.sharedExperts + c.expertsPerToken) * expert)
+    }
+
+    /// Model FLOPs of one MaskGIT step with CFG: the forward pass over both T2I rows
+    /// (2·N_active + 4·L·T·d per token) and the image-code logits of both rows' image slots.
+    var maskgitStepFLOPs: Double {
+        let c = engine.directory.config
+        let T = Double(SequenceBuilder(config: c).t2iLength), d = Double(c.dModel)
+        let body = T * (2 * activeParameters + 4 * Double(c.layers) * T * d)
+        let head = Double(c.imageTokens) * 2 * d * Double(c.imageCodebookSize)
+        return 2 * (body + head)
     }
 }
