@@ -139,22 +139,7 @@ public struct EncoderConfig: Codable, Equatable, Sendable {
     }
 
     public static func load(path: String) throws -> EncoderConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelConfigError(field: nil, message: "cannot read \(path)")
-        }
-        let config: EncoderConfig
-        do {
-            config = try JSONDecoder().decode(EncoderConfig.self, from: data)
-        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
-            let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ModelConfigError(field: field, message: "\(path): \(field): \(ctx.debugDescription)")
-        } catch {
-            throw ModelConfigError(field: nil, message: "\(path): not valid JSON (\(error.localizedDescription))")
-        }
-        do { try config.validate() } catch let e as ModelConfigError {
-            throw ModelConfigError(field: e.field, message: "\(path): \(e.message)")
-        }
-        return config
+        try loadConfigFile(EncoderConfig.self, path: path) { try $0.validate() }
     }
 }
 

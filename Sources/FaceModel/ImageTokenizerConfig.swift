@@ -90,23 +90,7 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
 
     /// Reads and validates a config file; errors name the file and the field.
     public static func load(path: String) throws -> ImageTokenizerConfig {
-        let bytes: [UInt8]
-        do { bytes = try AtomicFile.read(path: path, maxBytes: 1 << 20) } catch {
-            throw ModelConfigError(field: nil, message: "\(error)")
-        }
-        let config: ImageTokenizerConfig
-        do {
-            config = try JSONDecoder().decode(ImageTokenizerConfig.self, from: Data(bytes))
-        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
-            let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ModelConfigError(field: field, message: "\(path): \(field): \(ctx.debugDescription)")
-        } catch {
-            throw ModelConfigError(field: nil, message: "\(path): not valid JSON (\(error.localizedDescription))")
-        }
-        do { try config.validate() } catch let e as ModelConfigError {
-            throw ModelConfigError(field: e.field, message: "\(path): \(e.message)")
-        }
-        return config
+        try loadConfigFile(ImageTokenizerConfig.self, path: path) { try $0.validate() }
     }
 
     /// Deterministic pretty JSON.

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The unified model's configuration (`config.json`, snake_case keys, every field defaulted).
 public struct ModelConfig: Codable, Equatable, Sendable {
@@ -129,22 +130,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
     /// Reads and validates a config file.
     public static func load(path: String) throws -> ModelConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelConfigError(field: nil, message: "cannot read \(path)")
-        }
-        let config: ModelConfig
-        do {
-            config = try JSONDecoder().decode(ModelConfig.self, from: data)
-        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
-            let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ModelConfigError(field: field, message: "\(path): \(field): \(ctx.debugDescription)")
-        } catch {
-            throw ModelConfigError(field: nil, message: "\(path): not valid JSON (\(error.localizedDescription))")
-        }
-        do { try config.validate() } catch let e as ModelConfigError {
-            throw ModelConfigError(field: e.field, message: "\(path): \(e.message)")
-        }
-        return config
+        try loadConfigFile(ModelConfig.self, path: path) { try $0.validate() }
     }
 
     /// Deterministic pretty JSON.
@@ -160,4 +146,27 @@ public struct ModelConfigError: Error, CustomStringConvertible {
     public let field: String?
     public let message: String
     public var description: String { message }
+}
+
+/// Reads a JSON configuration file, decodes it and validates it; errors name the file and, where
+/// known, the field.
+func loadConfigFile<T: Decodable>(_ type: T.Type, path: String, validate: (T) throws -> Void) throws -> T {
+    // Configuration files are small: a bound keeps a wrong path (a weights file) from being read whole.
+    let bytes: [UInt8]
+    do { bytes = try AtomicFile.read(path: path, maxBytes: 1 << 20) } catch {
+        throw ModelConfigError(field: nil, message: "\(error)")
+    }
+    let config: T
+    do {
+        config = try JSONDecoder().decode(T.self, from: Data(bytes))
+    } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+        let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+        throw ModelConfigError(field: field, message: "\(path): \(field): \(ctx.debugDescription)")
+    } catch {
+        throw ModelConfigError(field: nil, message: "\(path): not valid JSON (\(error.localizedDescription))")
+    }
+    do { try validate(config) } catch let e as ModelConfigError {
+        throw ModelConfigError(field: e.field, message: "\(path): \(e.message)")
+    }
+    return config
 }
