@@ -17,7 +17,8 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
-    public func append(_ metrics: StepMetrics) throws {
+    /// Appends one line: `StepMetrics`, or anything else with a `step` (e.g. `HeldOutMetrics`).
+    public func append<T: Encodable>(_ metrics: T) throws {
         var line = try encoder.encode(metrics)
         line.append(UInt8(ascii: "\n"))
         handle.write(line)

@@ -25,6 +25,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var conditionDropout: Float = 0.1
     public var checkpointEvery: Int = 200
     public var logEvery: Int = 10
+    /// Steps between the held-out losses (test-split batches, no gradient; 0: never).
+    public var evalEvery: Int = 100
     public var seed: UInt64 = 0
 
     public init() {}
@@ -34,7 +36,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         case warmupSteps = "warmup_steps", weightDecay = "weight_decay", beta2, clipNorm = "clip_norm"
         case t2iBatch = "t2i_batch", mmuBatch = "mmu_batch", mmuTurns = "mmu_turns", mmuLossWeight = "mmu_loss_weight"
         case alpha, d3diffMode = "d3diff_mode", conditionDropout = "condition_dropout"
-        case checkpointEvery = "checkpoint_every", logEvery = "log_every", seed
+        case checkpointEvery = "checkpoint_every", logEvery = "log_every", evalEvery = "eval_every", seed
     }
 
     public init(from decoder: Decoder) throws {
@@ -57,6 +59,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         conditionDropout = try v(.conditionDropout, d.conditionDropout)
         checkpointEvery = try v(.checkpointEvery, d.checkpointEvery)
         logEvery = try v(.logEvery, d.logEvery)
+        evalEvery = try v(.evalEvery, d.evalEvery)
         seed = try v(.seed, d.seed)
     }
 
@@ -74,6 +77,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check((0...1).contains(conditionDropout), "condition_dropout", "must be in [0, 1]")
         try check(checkpointEvery > 0, "checkpoint_every", "must be positive")
         try check(logEvery > 0, "log_every", "must be positive")
+        try check(evalEvery >= 0, "eval_every", "must not be negative")
     }
 
     public var schedule: WarmupCosine {

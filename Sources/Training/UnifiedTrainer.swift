@@ -55,6 +55,15 @@ public struct StepMetrics: Codable, Sendable {
     }
 }
 
+/// Held-out losses at a step (one line of `heldout.jsonl`).
+public struct HeldOutMetrics: Codable, Sendable {
+    public var step: Int
+    /// The masked-token loss (`L_mask`) and the next-token loss on held-out batches.
+    public var heldOutT2IMask: Float?
+    public var heldOutNTP: Float?
+    enum CodingKeys: String, CodingKey { case step, heldOutT2IMask = "held_out_t2i_mask", heldOutNTP = "held_out_ntp" }
+}
+
 /// Trains the unified model on mixed T2I / MMU batches (DESIGN.md "Losses"):
 /// `L = L_D3Diff + λ_mmu·L_NTP + L_bal(T2I) + L_bal(MMU)`, AdamW with warmup + cosine, clipping.
 ///
@@ -64,7 +73,7 @@ public final class UnifiedTrainer {
     public let model: UnifiedModel
     public let config: TrainConfig
     public let optimizer: AdamW
-    public let corpus: TrainingCorpus
+    public private(set) var corpus: TrainingCorpus
     public private(set) var step = 0
     private(set) var rng: RNG
     let builder: SequenceBuilder
@@ -99,6 +108,26 @@ public final class UnifiedTrainer {
                           weightDecay: config.weightDecay)
         rng = RNG(seed: config.seed)
         builder = SequenceBuilder(config: model.config)
+    }
+
+    /// The training losses on `heldOut` (e.g. the test split), without gradients: `batches`
+    /// batches drawn, masked and windowed exactly as in training but from a fixed seed, so
+    /// every call sees the same examples and masks. Training's own RNG is left untouched.
+    public func heldOutLosses(_ heldOut: TrainingCorpus, batches: Int = 2) -> HeldOutMetrics {
+        let saved = (corpus, rng)
+        corpus = heldOut
+        rng = RNG(seed: 0x4E1D_0)
+        defer { (corpus, rng) = saved }
+        var mask: Float = 0, ntp: Float = 0
+        GradMode.withoutGrad {
+            for _ in 0..<batches {
+                if config.t2iBatch > 0 && !heldOut.t2i.isEmpty { mask += t2iLoss().terms.mask.item }
+                if config.mmuBatch > 0 && !heldOut.mmu.isEmpty { ntp += mmuLoss().ntp.item }
+            }
+        }
+        let n = Float(max(batches, 1))
+        return HeldOutMetrics(step: step, heldOutT2IMask: config.t2iBatch > 0 && !heldOut.t2i.isEmpty ? mask / n : nil,
+                              heldOutNTP: config.mmuBatch > 0 && !heldOut.mmu.isEmpty ? ntp / n : nil)
     }
 
     /// One optimiser step on a freshly drawn batch.

@@ -111,18 +111,28 @@ struct UnifiedRun {
                                                            fingerprint: try ImageEncoders.fingerprint(directory: encoderDirectory), showProgress: !quiet)
         }
         let corpus = try CorpusBuilder.corpus(dataDirectory: data, split: "train", tokenizer: textTokenizer, codes: codes, embeddings: embeddings)
+        // Held-out losses come from the test split (when the data set has one).
+        let heldOut = try CorpusBuilder.corpus(dataDirectory: data, split: "test", tokenizer: textTokenizer, codes: codes, embeddings: embeddings)
 
         let model = UnifiedModel(config: modelConfig, seed: trainConfig.seed)
         let trainer = try UnifiedTrainer(model: model, config: trainConfig, corpus: corpus)
         let configJSON = String(decoding: try modelConfig.jsonData(), as: UTF8.self)
-        let metricsPath = out + "/metrics.jsonl"
+        let metricsPath = out + "/metrics.jsonl", heldOutPath = out + "/heldout.jsonl"
         if resume && fm.fileExists(atPath: checkpoint) {
             try trainer.restore(path: checkpoint)
             try MetricsLog.truncate(path: metricsPath, after: trainer.step)
+            try MetricsLog.truncate(path: heldOutPath, after: trainer.step + 1)
         } else {
             try? fm.removeItem(atPath: metricsPath)
+            try? fm.removeItem(atPath: heldOutPath)
         }
-        let log = try MetricsLog(path: metricsPath)
+        let log = try MetricsLog(path: metricsPath), heldOutLog = try MetricsLog(path: heldOutPath)
+        let evaluateHeldOut = trainConfig.evalEvery > 0 && !(heldOut.t2i.isEmpty && heldOut.mmu.isEmpty)
+        var lastHeldOut: HeldOutMetrics? = nil
+        if evaluateHeldOut && trainer.step == 0 {
+            lastHeldOut = trainer.heldOutLosses(heldOut)
+            try heldOutLog.append(lastHeldOut!)
+        }
 
         let interrupt = InterruptFlag()
         let progress = ProgressLine(label: "train", total: trainConfig.steps, unit: "step", startCount: trainer.step, enabled: !quiet)
@@ -133,9 +143,17 @@ struct UnifiedRun {
             tokens += m.tokens; seconds += m.seconds
             recent.append(m.loss); if recent.count > 20 { recent.removeFirst() }
             if m.step % trainConfig.logEvery == 0 { try log.append(m) }
+            if evaluateHeldOut && (trainer.step % trainConfig.evalEvery == 0 || trainer.step == trainConfig.steps) {
+                lastHeldOut = trainer.heldOutLosses(heldOut)
+                try heldOutLog.append(lastHeldOut!)
+            }
             if trainer.step % trainConfig.checkpointEvery == 0 { try trainer.save(path: checkpoint, configJSON: configJSON) }
             let mean = recent.reduce(0, +) / Float(recent.count)
-            progress.update(trainer.step, extra: String(format: "loss %.3f  %.0f tok/s", mean, Double(tokens) / max(seconds, 1e-9)))
+            var extra = String(format: "loss %.3f  %.0f tok/s", mean, Double(tokens) / max(seconds, 1e-9))
+            if let h = lastHeldOut {
+                extra += "  held-out" + (h.heldOutT2IMask.map { String(format: " mask %.3f", $0) } ?? "") + (h.heldOutNTP.map { String(format: " ntp %.3f", $0) } ?? "")
+            }
+            progress.update(trainer.step, extra: extra)
         }
         try trainer.save(path: checkpoint, configJSON: configJSON)
         progress.finish(trainer.step)

@@ -85,4 +85,25 @@ func tinySetup(seed: UInt64 = 0) -> (ModelConfig, TrainConfig, TrainingCorpus) {
             #expect(a.tensor.values == b.tensor.values, "\(a.name)")
         }
     }
+
+    /// Held-out losses are repeatable, fall as the model learns, and leave training untouched:
+    /// a run that measures them between steps takes the same steps as one that does not.
+    @Test func heldOutLossesAreRepeatableAndDoNotDisturbTraining() throws {
+        let (c, t, corpus) = tinySetup(seed: 2)
+        let plain = try UnifiedTrainer(model: UnifiedModel(config: c, seed: 1), config: t, corpus: corpus)
+        let watched = try UnifiedTrainer(model: UnifiedModel(config: c, seed: 1), config: t, corpus: corpus)
+        let before = watched.heldOutLosses(corpus)
+        #expect(watched.heldOutLosses(corpus).heldOutT2IMask == before.heldOutT2IMask)
+        #expect(before.heldOutNTP != nil && before.step == 0)
+        var plainLosses: [Float] = [], watchedLosses: [Float] = []
+        for _ in 0..<t.steps {
+            plainLosses.append(plain.trainStep().loss)
+            watchedLosses.append(watched.trainStep().loss)
+            _ = watched.heldOutLosses(corpus)
+        }
+        #expect(plainLosses == watchedLosses)
+        let after = watched.heldOutLosses(corpus)
+        #expect(after.step == t.steps)
+        #expect(after.heldOutT2IMask! < before.heldOutT2IMask! && after.heldOutNTP! < before.heldOutNTP!)
+    }
 }
