@@ -16,6 +16,8 @@ RUNS=${RUNS:-runs}
 COUNT=${COUNT:-52632}          # 50 000 training images + 5% test
 EVAL_LIMIT=${EVAL_LIMIT:-300}  # test images for the generation and understanding figures
 CONFIG=${CONFIG:-configs/unified.json}
+TOKENIZER_CONFIG=${TOKENIZER_CONFIG:-configs/image_tokenizer.json}
+FACE_STEPS=${FACE_STEPS:-4500}
 STAGE=$RUNS/stage              # image tokenizer + encoders, what `train` reads
 TIMES=$RUNS/timings.tsv
 mkdir -p "$RUNS"
@@ -41,12 +43,16 @@ phase "image tokenizer and encoders (one core each)"
 tokenizer_job() {
     [ -f "$RUNS/tokenizer/model/image_tokenizer.safetensors" ] && return 0
     FACESTUDIO_THREADS=1 timed tokenizer "$BIN" tokenizer train --data "$DATA" --out "$RUNS/tokenizer" \
-        $(resume_flag "$RUNS/tokenizer/checkpoint.safetensors") --json > "$RUNS/tokenizer.json"
+        --config "$TOKENIZER_CONFIG" $(resume_flag "$RUNS/tokenizer/checkpoint.safetensors") --json > "$RUNS/tokenizer.json"
 }
 encoders_job() {
     [ -f "$RUNS/encoders/encoder_clip.safetensors" ] && [ -f "$RUNS/encoders/encoder_face.safetensors" ] && return 0
-    FACESTUDIO_THREADS=1 timed encoders "$BIN" encoders train --data "$DATA" --out "$RUNS/encoders" \
-        $(resume_flag "$RUNS/encoders/encoder_config.json") --json > "$RUNS/encoders.json"
+    # The face encoder first (it also starts the CLIP image trunk), then CLIP.
+    [ -f "$RUNS/encoders/encoder_face.safetensors" ] ||
+        FACESTUDIO_THREADS=1 timed encoders "$BIN" encoders train --data "$DATA" --out "$RUNS/encoders" --only face \
+            --steps "$FACE_STEPS" $(resume_flag "$RUNS/encoders/checkpoint_face.safetensors") --json > "$RUNS/encoders-face.json"
+    FACESTUDIO_THREADS=1 timed encoders "$BIN" encoders train --data "$DATA" --out "$RUNS/encoders" --only clip \
+        $(resume_flag "$RUNS/encoders/checkpoint_clip.safetensors") --json > "$RUNS/encoders-clip.json"
 }
 tokenizer_job & tokenizer_pid=$!
 encoders_job & encoders_pid=$!
