@@ -39,7 +39,7 @@ public struct SessionFile: Codable, Sendable {
         do {
             session = try JSONDecoder().decode(SessionFile.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw SessionError("\(path): not a studio session: \(describeDecoding(error))")
+            throw SessionError("\(path): not a studio session: \(describe(error))")
         }
         guard session.version == currentVersion else {
             throw SessionError("\(path): session version \(session.version) is not supported (expected \(currentVersion))")
@@ -60,15 +60,3 @@ public struct SessionError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A decoding failure as one line: the key path and what was wrong.
-func describeDecoding(_ error: DecodingError) -> String {
-    func path(_ context: DecodingError.Context) -> String {
-        let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        return p.isEmpty ? "" : p + ": "
-    }
-    switch error {
-    case let .typeMismatch(_, c), let .valueNotFound(_, c), let .dataCorrupted(c): return path(c) + c.debugDescription
-    case let .keyNotFound(key, c): return path(c) + "missing key \(key.stringValue)"
-    @unknown default: return "\(error)"
-    }
-}

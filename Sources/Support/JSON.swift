@@ -285,3 +285,16 @@ public enum JSONWriter {
         return out + "\""
     }
 }
+
+/// A decoding failure as one line: the key path and what was wrong.
+public func describe(_ error: DecodingError) -> String {
+    func path(_ context: DecodingError.Context) -> String {
+        let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return p.isEmpty ? "" : p + ": "
+    }
+    switch error {
+    case let .typeMismatch(_, c), let .valueNotFound(_, c), let .dataCorrupted(c): return path(c) + c.debugDescription
+    case let .keyNotFound(key, c): return path(c) + "missing key \(key.stringValue)"
+    @unknown default: return "\(error)"
+    }
+}

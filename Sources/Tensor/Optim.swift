@@ -75,6 +75,17 @@ public final class AdamW {
     }
 
     public func zeroGrad() { for p in parameters { p.tensor.zeroGrad() } }
+
+    /// One training step's tail, shared by every trainer: backward from `loss`, clip the global
+    /// gradient norm, update at the schedule's rate for `step`, clear the gradients.
+    public func minimize(_ loss: Tensor, clipNorm: Float, schedule: WarmupCosine, step: Int) -> (gradNorm: Float, learningRate: Float) {
+        loss.backward()
+        let norm = clipGradNorm(parameters, maxNorm: clipNorm)
+        let lr = schedule.rate(at: step)
+        update(learningRate: lr)
+        zeroGrad()
+        return (norm, lr)
+    }
 }
 
 /// Scales all gradients so their global L2 norm is at most `maxNorm`; returns the norm before.

@@ -250,11 +250,8 @@ public final class EncoderTrainer {
             loss = clip.contrastiveLoss(image: clip.imageEmbedding(images), text: clip.textEmbedding(shuffled.map { captionTokens[$0] }))
             metrics.logitScale = expf(min(clip.logitScale.item, ClipEncoder.maxLogitScale))
         }
-        loss.backward()
-        metrics.gradNorm = clipGradNorm(optimizer.parameters, maxNorm: settings.clipNorm)
-        let lr = settings.schedule.rate(at: step)
-        optimizer.update(learningRate: lr)
-        optimizer.zeroGrad()
+        let lr: Float
+        (metrics.gradNorm, lr) = optimizer.minimize(loss, clipNorm: settings.clipNorm, schedule: settings.schedule, step: step)
         step += 1
         metrics.loss = loss.item
         metrics.learningRate = lr

@@ -307,11 +307,7 @@ public final class TokenizerTrainer {
         let flips = indices.map { _ in config.flipAugment && flipRNG.uniform() < 0.5 }
         let x = images.batch(indices, flip: flips)
         let terms = TokenizerLoss.terms(tokenizer: tokenizer, images: x, config: config)
-        terms.total.backward()
-        let gradNorm = clipGradNorm(optimizer.parameters, maxNorm: config.clipNorm)
-        let lr = config.schedule.rate(at: step)
-        optimizer.update(learningRate: lr)
-        optimizer.zeroGrad()
+        let (gradNorm, lr) = optimizer.minimize(terms.total, clipNorm: config.clipNorm, schedule: config.schedule, step: step)
         // Keeps the checkpointed stream moving with the steps (nothing else draws from it yet).
         _ = rng.next()
         let metrics = TokenizerStepMetrics(

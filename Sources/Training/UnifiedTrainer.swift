@@ -155,11 +155,8 @@ public final class UnifiedTrainer {
             metrics.tokens += mmu.tokens
         }
         let loss = total!
-        loss.backward()
-        metrics.gradNorm = clipGradNorm(optimizer.parameters, maxNorm: config.clipNorm)
-        let lr = config.schedule.rate(at: step)
-        optimizer.update(learningRate: lr)
-        optimizer.zeroGrad()
+        let lr: Float
+        (metrics.gradNorm, lr) = optimizer.minimize(loss, clipNorm: config.clipNorm, schedule: config.schedule, step: step)
         step += 1
         metrics.loss = loss.item
         metrics.learningRate = lr

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 
 /// Set by SIGINT / SIGTERM so long loops can stop at a safe point (after a step, with a
 /// checkpoint) instead of dying mid-write. A second Ctrl-C exits at once.
@@ -21,18 +22,6 @@ final class InterruptFlag: @unchecked Sendable {
     var isSet: Bool { InterruptFlag.flag != 0 }
 }
 
-/// A decoding failure as one line: the key path and what was wrong.
-func describe(_ error: DecodingError) -> String {
-    func path(_ context: DecodingError.Context) -> String {
-        let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        return p.isEmpty ? "" : p + ": "
-    }
-    switch error {
-    case let .typeMismatch(_, c), let .valueNotFound(_, c), let .dataCorrupted(c): return path(c) + c.debugDescription
-    case let .keyNotFound(key, c): return path(c) + "missing key \(key.stringValue)"
-    @unknown default: return "\(error)"
-    }
-}
 
 /// Prints a value as sorted, pretty JSON on stdout (for `--json`).
 func printJSON<T: Encodable>(_ value: T) throws {
