@@ -16,6 +16,7 @@ RUNS=${RUNS:-runs}
 COUNT=${COUNT:-52632}          # 50 000 training images + 5% test
 EVAL_LIMIT=${EVAL_LIMIT:-300}  # test images for the generation and understanding figures
 CONFIG=${CONFIG:-configs/unified.json}
+CONTINUE_CONFIG=${CONTINUE_CONFIG:-configs/unified-continue.json}  # empty: stop after the first stage
 TOKENIZER_CONFIG=${TOKENIZER_CONFIG:-configs/image_tokenizer.json}
 FACE_STEPS=${FACE_STEPS:-4500}
 STAGE=$RUNS/stage              # image tokenizer + encoders, what `train` reads
@@ -70,12 +71,29 @@ if [ ! -f "$RUNS/unified/model/model.safetensors" ]; then
         $(resume_flag "$RUNS/unified/checkpoint.safetensors") ${UNIFIED_STEPS:+--steps "$UNIFIED_STEPS"}
 fi
 
+FINAL=$RUNS/unified
+if [ -n "$CONTINUE_CONFIG" ]; then
+    # Second stage: a warm restart from the first stage's weights with a fresh optimiser and
+    # schedule, another data order and more conversation examples per step.
+    phase "unified model, continued ($CONTINUE_CONFIG)"
+    FINAL=$RUNS/unified-2
+    if [ ! -f "$FINAL/model/model.safetensors" ]; then
+        mkdir -p "$FINAL"
+        # The image codes and embeddings are the first stage's: link them instead of recomputing.
+        for cache in image_codes.bin image_embeddings.safetensors; do
+            [ -e "$FINAL/$cache" ] || ln -f "$RUNS/unified/$cache" "$FINAL/$cache"
+        done
+        if [ -e "$FINAL/checkpoint.safetensors" ]; then start=(--resume); else start=(--init "$RUNS/unified/checkpoint.safetensors"); fi
+        timed unified-2 "$BIN" train --data "$DATA" --config "$CONTINUE_CONFIG" --out "$FINAL" --image-tokenizer "$STAGE" "${start[@]}"
+    fi
+fi
+
 phase "eval on $EVAL_LIMIT test faces"
-timed eval "$BIN" eval --data "$DATA" --model "$RUNS/unified/model" --limit "$EVAL_LIMIT" --out "$RUNS/eval" --json > /dev/null
+timed eval "$BIN" eval --data "$DATA" --model "$FINAL/model" --limit "$EVAL_LIMIT" --out "$RUNS/eval" --json > /dev/null
 
 phase "Models/"
 mkdir -p Models
-cp "$RUNS"/unified/model/* Models/
+cp "$FINAL"/model/* Models/
 cp "$RUNS/eval/expert_activation.png" "$RUNS/eval/samples.png" Models/
-"$BIN" model card --model Models --eval "$RUNS/eval/eval.json" --config "$CONFIG" --runs "$RUNS" --out Models/MODEL_CARD.md
+"$BIN" model card --model Models --eval "$RUNS/eval/eval.json" --config "$CONFIG" ${CONTINUE_CONFIG:+--config "$CONTINUE_CONFIG"} --runs "$RUNS" --out Models/MODEL_CARD.md
 du -sh Models

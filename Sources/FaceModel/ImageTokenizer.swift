@@ -13,27 +13,31 @@ import Tensor
 // The decoder does its heavy work at 16×16 and 32×32 and keeps few channels at 64×64, so a
 // batch-1 decode stays within a few milliseconds (it runs at every MaskGIT step for previews).
 
-/// GroupNorm → SiLU → conv3×3 → GroupNorm → SiLU → conv3×3, added to the input.
+/// GroupNorm → SiLU → conv3×3 → GroupNorm → SiLU → conv3×3, added to the input (without the
+/// norms when `groups` is nil).
 public final class TokenizerResBlock: Layer {
-    let norm1: GroupNorm, conv1: Conv2d, norm2: GroupNorm, conv2: Conv2d
+    let norm1: GroupNorm?, conv1: Conv2d, norm2: GroupNorm?, conv2: Conv2d
 
-    init(channels: Int, groups: Int, rng: inout RNG) {
-        norm1 = GroupNorm(groups: groups, channels: channels)
+    init(channels: Int, groups: Int?, rng: inout RNG) {
+        norm1 = groups.map { GroupNorm(groups: $0, channels: channels) }
         conv1 = Conv2d(channels, channels, kernel: 3, rng: &rng)
-        norm2 = GroupNorm(groups: groups, channels: channels)
+        norm2 = groups.map { GroupNorm(groups: $0, channels: channels) }
         // Small last conv: every block starts close to the identity, so deep stacks train stably.
         conv2 = Conv2d(channels, channels, kernel: 3, gain: 0.1, rng: &rng)
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = conv1(norm1(x).silu())
-        return x + conv2(norm2(h).silu())
+        let h = conv1(normalized(norm1, x).silu())
+        return x + conv2(normalized(norm2, h).silu())
     }
 
     public func parameters(prefix: String) -> [Parameter] {
         collectParameters(prefix, [("norm1", norm1), ("conv1", conv1), ("norm2", norm2), ("conv2", conv2)])
     }
 }
+
+/// `norm(x)`, or `x` where a layer has no norm.
+func normalized(_ norm: GroupNorm?, _ x: Tensor) -> Tensor { norm.map { $0(x) } ?? x }
 
 /// The residual blocks of one resolution plus the conv that leaves it (down or up).
 final class TokenizerLevel: Layer {
@@ -66,7 +70,7 @@ public final class TokenizerEncoder: Layer {
         convIn = Conv2d(3, c.channels[0], kernel: 3, rng: &rng)
         var levels: [TokenizerLevel] = []
         for i in 0..<c.levels {
-            let blocks = (0..<c.resBlocks[i]).map { _ in TokenizerResBlock(channels: c.channels[i], groups: c.groups, rng: &rng) }
+            let blocks = (0..<c.resBlocks[i]).map { _ in TokenizerResBlock(channels: c.channels[i], groups: c.groups as Int?, rng: &rng) }
             let down = i + 1 < c.levels ? Conv2d(c.channels[i], c.channels[i + 1], kernel: 3, stride: 2, padding: 1, rng: &rng) : nil
             levels.append(TokenizerLevel(blocks: blocks, transition: down, transitionName: "down"))
         }
@@ -94,25 +98,26 @@ public final class TokenizerEncoder: Layer {
 }
 
 /// Quantised latents [B, bits, S/4, S/4] (±1) → image [B, 3, S, S] (nominally in [-1, 1]).
+/// Its widths, depths and norms are `decoderWidths`, `decoderBlocks` and `decoderNorm`.
 public final class TokenizerDecoder: Layer {
     let convIn: Conv2d
     /// Index i works at the encoder's level-i resolution; run from the coarsest to the finest.
     let levels: [TokenizerLevel]
-    let normOut: GroupNorm
+    let normOut: GroupNorm?
     let convOut: Conv2d
 
     init(config c: ImageTokenizerConfig, rng: inout RNG) {
-        let top = c.channels[c.levels - 1]
-        convIn = Conv2d(c.bits, top, kernel: 3, rng: &rng)
+        let widths = c.decoderWidths, groups = c.decoderNorm == .group ? c.groups : nil
+        convIn = Conv2d(c.bits, widths[c.levels - 1], kernel: 3, rng: &rng)
         var levels: [TokenizerLevel] = []
         for i in 0..<c.levels {
-            let blocks = (0..<c.resBlocks[i]).map { _ in TokenizerResBlock(channels: c.channels[i], groups: c.groups, rng: &rng) }
-            let up = i > 0 ? Conv2d(c.channels[i], 4 * c.channels[i - 1], kernel: 1, rng: &rng) : nil
+            let blocks = (0..<c.decoderBlocks[i]).map { _ in TokenizerResBlock(channels: widths[i], groups: groups, rng: &rng) }
+            let up = i > 0 ? Conv2d(widths[i], 4 * widths[i - 1], kernel: 1, rng: &rng) : nil
             levels.append(TokenizerLevel(blocks: blocks, transition: up, transitionName: "up"))
         }
         self.levels = levels
-        normOut = GroupNorm(groups: c.groups, channels: c.channels[0])
-        convOut = Conv2d(c.channels[0], 3, kernel: 3, rng: &rng)
+        normOut = groups.map { GroupNorm(groups: $0, channels: widths[0]) }
+        convOut = Conv2d(widths[0], 3, kernel: 3, rng: &rng)
     }
 
     public func callAsFunction(_ q: Tensor) -> Tensor {
@@ -121,7 +126,7 @@ public final class TokenizerDecoder: Layer {
             for block in level.blocks { h = block(h) }
             if let up = level.transition { h = up(h.silu()).pixelShuffle2() }
         }
-        return convOut(normOut(h).silu())
+        return convOut(normalized(normOut, h).silu())
     }
 
     public func parameters(prefix: String) -> [Parameter] {

@@ -24,6 +24,19 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
     public var entropyWeight: Float = 0.1
     /// How the codebook entropy is measured (see `LFQ.losses`).
     public var codebookEntropy: CodebookEntropy = .perBit
+    /// The decoder's own channels and residual blocks per level (nil: the encoder's, mirrored).
+    /// A decoder can be retrained wider on a frozen encoder without changing any code.
+    public var decoderChannels: [Int]? = nil
+    public var decoderResBlocks: [Int]? = nil
+    /// Normalisation inside the decoder. GroupNorm takes each sample's mean out of every group
+    /// of channels, so a decoder that ends with it cannot carry a flat background's absolute
+    /// colour to the output (purple and green backgrounds came back grey); "none" keeps it.
+    public var decoderNorm: Norm = .group
+
+    public enum Norm: String, Codable, Sendable {
+        case group
+        case none
+    }
 
     public enum CodebookEntropy: String, Codable, Sendable {
         /// Mean over bits of the entropy of each bit's batch-mean probability (DESIGN.md).
@@ -38,6 +51,7 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
         case imageSize = "image_size", bits, channels, resBlocks = "res_blocks", groups
         case entropyTemperature = "entropy_temperature", commitmentWeight = "commitment_weight"
         case commitmentBeta = "commitment_beta", entropyWeight = "entropy_weight", codebookEntropy = "codebook_entropy"
+        case decoderChannels = "decoder_channels", decoderResBlocks = "decoder_res_blocks", decoderNorm = "decoder_norm"
     }
 
     public init(from decoder: Decoder) throws {
@@ -54,6 +68,21 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
         commitmentBeta = try v(.commitmentBeta, d.commitmentBeta)
         entropyWeight = try v(.entropyWeight, d.entropyWeight)
         codebookEntropy = try v(.codebookEntropy, d.codebookEntropy)
+        decoderChannels = try c.decodeIfPresent([Int].self, forKey: .decoderChannels)
+        decoderResBlocks = try c.decodeIfPresent([Int].self, forKey: .decoderResBlocks)
+        decoderNorm = try v(.decoderNorm, d.decoderNorm)
+    }
+
+    /// The decoder's channels per level (image side first).
+    public var decoderWidths: [Int] { decoderChannels ?? channels }
+    /// The decoder's residual blocks per level.
+    public var decoderBlocks: [Int] { decoderResBlocks ?? resBlocks }
+
+    /// The encoder-side settings: two configs with equal ones encode images to the same codes
+    /// given the same weights.
+    public func sameEncoder(as other: ImageTokenizerConfig) -> Bool {
+        imageSize == other.imageSize && bits == other.bits && channels == other.channels
+            && resBlocks == other.resBlocks && groups == other.groups
     }
 
     /// Number of resolutions (the image's and each downsampled one).
@@ -78,6 +107,12 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
         try check(resBlocks.allSatisfy { $0 >= 0 }, "res_blocks", "must not be negative, got \(resBlocks)")
         try check(groups >= 1 && channels.allSatisfy { $0 % groups == 0 }, "groups",
                   "\(groups) must divide every channel count \(channels)")
+        try check(decoderWidths.count == channels.count && decoderWidths.allSatisfy { $0 > 0 }, "decoder_channels",
+                  "needs one positive entry per level (\(channels.count)), got \(decoderWidths)")
+        try check(decoderBlocks.count == channels.count && decoderBlocks.allSatisfy { $0 >= 0 }, "decoder_res_blocks",
+                  "needs one non-negative entry per level (\(channels.count)), got \(decoderBlocks)")
+        try check(decoderNorm == .none || decoderWidths.allSatisfy { $0 % groups == 0 }, "decoder_channels",
+                  "groups \(groups) must divide every decoder channel count \(decoderWidths) (or set decoder_norm to \"none\")")
         let factor = 1 << (channels.count - 1)
         try check(imageSize > 0 && imageSize % factor == 0, "image_size",
                   "\(imageSize) must be a positive multiple of the downsampling factor \(factor)")

@@ -30,12 +30,14 @@ final class TokenizerFastPath {
         // channels at its resolution; the largest column matrix: a 3×3 conv's C·9 rows × H·W.
         var largest = 3 * c.imageSize * c.imageSize
         var largestColumns = 27 * c.imageSize * c.imageSize
-        for i in 0..<c.levels {
-            let side = c.imageSize >> i, plane = side * side
-            largest = max(largest, c.channels[i] * plane)
-            if i > 0 { largest = max(largest, 4 * c.channels[i - 1] * plane) }
-            largestColumns = max(largestColumns, 9 * c.channels[i] * plane)
-            if i == c.levels - 1 { largestColumns = max(largestColumns, 9 * c.bits * plane) }
+        for widths in [c.channels, c.decoderWidths] {
+            for i in 0..<c.levels {
+                let side = c.imageSize >> i, plane = side * side
+                largest = max(largest, widths[i] * plane)
+                if i > 0 { largest = max(largest, 4 * widths[i - 1] * plane) }
+                largestColumns = max(largestColumns, 9 * widths[i] * plane)
+                if i == c.levels - 1 { largestColumns = max(largestColumns, 9 * c.bits * plane) }
+            }
         }
         columnCapacity = largestColumns
         buffers = (0..<3).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: largest) }
@@ -76,16 +78,16 @@ final class TokenizerFastPath {
                 h = pixelShuffle2(wide, into: buffers[0])
             }
         }
-        let t = groupNormSiLU(dec.normOut, h, into: buffers[1])
+        let t = normSiLU(dec.normOut, h, into: buffers[1])
         _ = conv(dec.convOut, t, into: output)
     }
 
     /// Runs residual blocks in place on `h` (which lives in buffers[0]).
     private func residualBlocks(_ blocks: [TokenizerResBlock], _ h: Activation) -> Activation {
         for block in blocks {
-            let a = groupNormSiLU(block.norm1, h, into: buffers[1])
+            let a = normSiLU(block.norm1, h, into: buffers[1])
             let b = conv(block.conv1, a, into: buffers[2])
-            let c = groupNormSiLU(block.norm2, b, into: buffers[1])
+            let c = normSiLU(block.norm2, b, into: buffers[1])
             let d = conv(block.conv2, c, into: buffers[2])
             for i in 0..<h.count { h.data[i] += d.data[i] }
         }
@@ -163,6 +165,11 @@ final class TokenizerFastPath {
             }
         }
         return Activation(data: out, channels: x.channels, height: x.height, width: x.width)
+    }
+
+    /// silu(norm(x)), or silu(x) where the layer has no norm.
+    private func normSiLU(_ norm: GroupNorm?, _ x: Activation, into out: UnsafeMutablePointer<Float>) -> Activation {
+        norm.map { groupNormSiLU($0, x, into: out) } ?? silu(x, into: out)
     }
 
     private func silu(_ x: Activation, into out: UnsafeMutablePointer<Float>) -> Activation {

@@ -133,6 +133,11 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try loadConfigFile(ModelConfig.self, path: path) { try $0.validate() }
     }
 
+    /// Decodes and validates config JSON held elsewhere (a checkpoint's metadata); errors name `source`.
+    public static func decode(json: Data, source: String) throws -> ModelConfig {
+        try decodeConfig(ModelConfig.self, bytes: Array(json), source: source) { try $0.validate() }
+    }
+
     /// Deterministic pretty JSON.
     public func jsonData() throws -> Data {
         let enc = JSONEncoder()
@@ -156,6 +161,11 @@ func loadConfigFile<T: Decodable>(_ type: T.Type, path: String, validate: (T) th
     do { bytes = try AtomicFile.read(path: path, maxBytes: 1 << 20) } catch {
         throw ModelConfigError(field: nil, message: "\(error)")
     }
+    return try decodeConfig(type, bytes: bytes, source: path, validate: validate)
+}
+
+/// Decodes and validates configuration JSON; errors name `source` and, where known, the field.
+func decodeConfig<T: Decodable>(_ type: T.Type, bytes: [UInt8], source path: String, validate: (T) throws -> Void) throws -> T {
     let config: T
     do {
         config = try JSONDecoder().decode(T.self, from: Data(bytes))

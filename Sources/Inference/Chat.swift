@@ -12,6 +12,10 @@ public struct ChatOptions: Codable, Sendable, Equatable {
     public var topP: Float = 1
     public var maxTokens: Int = 160
     public var seed: UInt64 = 0
+    /// No n-gram of this many tokens appears twice in one answer (0 = off). Small models decoding
+    /// greedily fall into loops ("She has a neat nose." over and over); blocking the token that
+    /// would repeat a 4-gram sends them on to the next thing to say.
+    public var noRepeatNgram: Int = 4
 
     public init() {}
 
@@ -20,6 +24,7 @@ public struct ChatOptions: Codable, Sendable, Equatable {
         if topK < 0 { throw InferenceError.invalidOption("top-k: \(topK) must not be negative") }
         if !(topP > 0 && topP <= 1) { throw InferenceError.invalidOption("top-p: \(topP) is outside (0, 1]") }
         if maxTokens < 1 { throw InferenceError.invalidOption("max tokens: \(maxTokens) must be positive") }
+        if noRepeatNgram < 0 { throw InferenceError.invalidOption("no-repeat n-gram: \(noRepeatNgram) must not be negative") }
     }
 }
 
@@ -86,18 +91,20 @@ public final class ChatSession {
         var stream = TextDecodeStream(tokenizer: tokenizer, skipSpecial: true)
         var answer = ""
         var (hidden, record) = feed(ids)
-        var produced = 0
+        var produced: [Int] = []
         let limit = engine.directory.config.maxSequenceLength
         while true {
             if cancel?.isCancelled == true { pending = [vocab.eos]; break }
-            let next = sample(textLogits: GradMode.withoutGrad { model.textLogits(hidden) }.values, options: options)
+            var logits = GradMode.withoutGrad { model.textLogits(hidden) }.values
+            for banned in Self.repeatingTokens(after: produced, n: options.noRepeatNgram) { logits[banned] = -.infinity }
+            let next = sample(textLogits: logits, options: options)
             if next == vocab.eos { pending = [vocab.eos]; break }
             let piece = stream.push(next)
             answer += piece
             onToken?(TokenEvent(text: piece, tokenID: next, routing: RoutingTrace(group: .mmu, record: record, rows: [0])))
-            produced += 1
+            produced.append(next)
             // A cut answer still ends as in training, with <|eos|>, when the next turn starts.
-            if produced >= options.maxTokens || context.count + 2 >= limit { pending = [next, vocab.eos]; break }
+            if produced.count >= options.maxTokens || context.count + 2 >= limit { pending = [next, vocab.eos]; break }
             (hidden, record) = feed([next])
         }
         let tail = stream.finish()
@@ -127,6 +134,19 @@ public final class ChatSession {
             r.map { TokenRouting(tokens: 1, chosen: Array($0.chosen.suffix($0.k)), gates: Array($0.gates.suffix($0.k)), experts: $0.experts, k: $0.k) }
         }
         return (last, lastRecord)
+    }
+
+    /// The tokens that would complete an n-gram already in `tokens` (its last n−1 tokens seen
+    /// before, followed by them).
+    static func repeatingTokens(after tokens: [Int], n: Int) -> Set<Int> {
+        guard n > 0, tokens.count >= n - 1 else { return [] }
+        if n == 1 { return Set(tokens) }
+        let tail = tokens.suffix(n - 1)
+        var banned = Set<Int>()
+        for start in 0...(tokens.count - n + 1) where start + n - 1 < tokens.count {
+            if tokens[start..<(start + n - 1)].elementsEqual(tail) { banned.insert(tokens[start + n - 1]) }
+        }
+        return banned
     }
 
     /// Greedy, or temperature sampling restricted by top-k / top-p.

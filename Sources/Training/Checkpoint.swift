@@ -89,6 +89,13 @@ public enum TrainingCheckpoint {
         return (TrainingState(step: step, rng: rng, extra: extra), configJSON)
     }
 
+    /// Warm start: only the weights of a checkpoint (strictly: every parameter present with its
+    /// shape, no unknown tensor), its moments, step and RNG ignored; a new run starts from them.
+    public static func loadWeights(path: String, parameters: [Parameter]) throws {
+        let file = try SafetensorsFile(path: path)
+        try parameters.load(from: file, allowUnused: Set(file.names.filter { $0.hasPrefix("optimizer.") }))
+    }
+
     static func momentName(_ moment: String, _ parameter: String) -> String { "optimizer.\(moment).\(parameter)" }
 
     private static func hex(_ word: UInt64) -> String {

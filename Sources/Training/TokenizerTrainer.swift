@@ -224,9 +224,12 @@ public enum TokenizerLoss {
         public var lfq: LFQ.Losses
     }
 
-    public static func terms(tokenizer: ImageTokenizer, images x: Tensor, config: TokenizerTrainConfig) -> Terms {
+    /// With `frozenEncoder` the encoder runs without gradients and the loss is the
+    /// reconstruction alone (the LFQ terms are still measured, for the log).
+    public static func terms(tokenizer: ImageTokenizer, images x: Tensor, config: TokenizerTrainConfig,
+                             frozenEncoder: Bool = false) -> Terms {
         let m = tokenizer.config
-        let z = tokenizer.encodeLatents(x)
+        let z = frozenEncoder ? GradMode.withoutGrad { tokenizer.encodeLatents(x) } : tokenizer.encodeLatents(x)
         let q = LFQ.quantize(z)
         let y = tokenizer.decodeLatents(q)
         let diff = y - x
@@ -235,7 +238,14 @@ public enum TokenizerLoss {
         if config.gradientLossWeight > 0 {
             reconstruction = reconstruction + imageGradientL1(y, x) * config.gradientLossWeight
         }
-        let lfq = LFQ.losses(z: z, q: q, beta: m.commitmentBeta, temperature: m.entropyTemperature, codebookEntropy: m.codebookEntropy)
+        func lfqLosses() -> LFQ.Losses {
+            LFQ.losses(z: z, q: q, beta: m.commitmentBeta, temperature: m.entropyTemperature, codebookEntropy: m.codebookEntropy)
+        }
+        if frozenEncoder {
+            return Terms(total: reconstruction, reconstruction: reconstruction, meanSquaredError: mse,
+                         lfq: GradMode.withoutGrad { lfqLosses() })
+        }
+        let lfq = lfqLosses()
         let total = reconstruction + lfq.commitment * m.commitmentWeight + lfq.entropy * m.entropyWeight
         return Terms(total: total, reconstruction: reconstruction, meanSquaredError: mse, lfq: lfq)
     }
@@ -269,7 +279,10 @@ public final class TokenizerTrainer {
     private var rng: RNG
     private var permutation: (epoch: Int, order: [Int])?
 
-    public init(tokenizer: ImageTokenizer, config: TokenizerTrainConfig, images: TokenizerImageSet) throws {
+    /// Only the decoder learns; the encoder (and so every image's codes) stays as it is.
+    public let decoderOnly: Bool
+
+    public init(tokenizer: ImageTokenizer, config: TokenizerTrainConfig, images: TokenizerImageSet, decoderOnly: Bool = false) throws {
         try config.validate()
         guard images.count > 0 else { throw TrainingError.data("no training images") }
         guard images.side == tokenizer.config.imageSize else {
@@ -278,7 +291,9 @@ public final class TokenizerTrainer {
         self.tokenizer = tokenizer
         self.config = config
         self.images = images
-        optimizer = AdamW(parameters: tokenizer.allParameters, learningRate: config.learningRate, beta2: config.beta2,
+        self.decoderOnly = decoderOnly
+        let trained = decoderOnly ? tokenizer.decoder.parameters(prefix: "decoder") : tokenizer.allParameters
+        optimizer = AdamW(parameters: trained, learningRate: config.learningRate, beta2: config.beta2,
                           weightDecay: config.weightDecay)
         rng = RNG(seed: config.seed)
     }
@@ -306,7 +321,7 @@ public final class TokenizerTrainer {
         var flipRNG = RNG(seed: config.seed).derived(UInt64(step))
         let flips = indices.map { _ in config.flipAugment && flipRNG.uniform() < 0.5 }
         let x = images.batch(indices, flip: flips)
-        let terms = TokenizerLoss.terms(tokenizer: tokenizer, images: x, config: config)
+        let terms = TokenizerLoss.terms(tokenizer: tokenizer, images: x, config: config, frozenEncoder: decoderOnly)
         let (gradNorm, lr) = optimizer.minimize(terms.total, clipNorm: config.clipNorm, schedule: config.schedule, step: step)
         // Keeps the checkpointed stream moving with the steps (nothing else draws from it yet).
         _ = rng.next()
@@ -320,15 +335,26 @@ public final class TokenizerTrainer {
     }
 
     /// Writes weights, AdamW moments, step and RNG state atomically.
+    /// Every weight is saved (a decoder-only run's frozen encoder too); moments exist for the
+    /// trained ones.
     public func save(path: String, configJSON: String) throws {
-        try TrainingCheckpoint.save(path: path, parameters: optimizer.parameters, optimizer: optimizer,
-                                    state: TrainingState(step: step, rng: rng, extra: [:]), configJSON: configJSON)
+        try TrainingCheckpoint.save(path: path, parameters: tokenizer.allParameters, optimizer: optimizer,
+                                    state: TrainingState(step: step, rng: rng, extra: decoderOnly ? [Self.decoderOnlyKey: "true"] : [:]),
+                                    configJSON: configJSON)
+    }
+
+    /// The checkpoint entry (`__metadata__.extra.decoder_only`) that marks a decoder-only run.
+    public static let decoderOnlyKey = "decoder_only"
+
+    /// Whether the checkpoint at `path` was written by a decoder-only run.
+    public static func isDecoderOnly(checkpoint path: String) throws -> Bool {
+        try SafetensorsFile(path: path).metadata["extra." + decoderOnlyKey] == "true"
     }
 
     /// Restores a checkpoint written by `save`; returns its config JSON.
     @discardableResult
     public func restore(path: String) throws -> String {
-        let (state, configJSON) = try TrainingCheckpoint.restore(path: path, parameters: optimizer.parameters, optimizer: optimizer)
+        let (state, configJSON) = try TrainingCheckpoint.restore(path: path, parameters: tokenizer.allParameters, optimizer: optimizer)
         step = state.step
         rng = state.rng
         return configJSON

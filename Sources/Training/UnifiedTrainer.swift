@@ -61,7 +61,12 @@ public struct HeldOutMetrics: Codable, Sendable {
     /// The masked-token loss (`L_mask`) and the next-token loss on held-out batches.
     public var heldOutT2IMask: Float?
     public var heldOutNTP: Float?
-    enum CodingKeys: String, CodingKey { case step, heldOutT2IMask = "held_out_t2i_mask", heldOutNTP = "held_out_ntp" }
+    /// The same next-token loss with each conversation paired with another face's image: as high
+    /// as `heldOutNTP` while the model answers from the text alone, higher once it reads the image.
+    public var heldOutNTPOtherImage: Float?
+    enum CodingKeys: String, CodingKey {
+        case step, heldOutT2IMask = "held_out_t2i_mask", heldOutNTP = "held_out_ntp", heldOutNTPOtherImage = "held_out_ntp_other_image"
+    }
 }
 
 /// Trains the unified model on mixed T2I / MMU batches (DESIGN.md "Losses"):
@@ -115,19 +120,32 @@ public final class UnifiedTrainer {
     /// every call sees the same examples and masks. Training's own RNG is left untouched.
     public func heldOutLosses(_ heldOut: TrainingCorpus, batches: Int = 2) -> HeldOutMetrics {
         let saved = (corpus, rng)
-        corpus = heldOut
-        rng = RNG(seed: 0x4E1D_0)
         defer { (corpus, rng) = saved }
-        var mask: Float = 0, ntp: Float = 0
-        GradMode.withoutGrad {
-            for _ in 0..<batches {
-                if config.t2iBatch > 0 && !heldOut.t2i.isEmpty { mask += t2iLoss().terms.mask.item }
-                if config.mmuBatch > 0 && !heldOut.mmu.isEmpty { ntp += mmuLoss().ntp.item }
-            }
-        }
+        let seed: UInt64 = 0x4E1D_0
         let n = Float(max(batches, 1))
-        return HeldOutMetrics(step: step, heldOutT2IMask: config.t2iBatch > 0 && !heldOut.t2i.isEmpty ? mask / n : nil,
-                              heldOutNTP: config.mmuBatch > 0 && !heldOut.mmu.isEmpty ? ntp / n : nil)
+        var metrics = HeldOutMetrics(step: step)
+        GradMode.withoutGrad {
+            corpus = heldOut
+            if config.t2iBatch > 0 && !heldOut.t2i.isEmpty {
+                rng = RNG(seed: seed)
+                metrics.heldOutT2IMask = (0..<batches).map { _ in t2iLoss().terms.mask.item }.reduce(0, +) / n
+            }
+            guard config.mmuBatch > 0 && !heldOut.mmu.isEmpty else { return }
+            rng = RNG(seed: seed)
+            metrics.heldOutNTP = (0..<batches).map { _ in mmuLoss().ntp.item }.reduce(0, +) / n
+            guard heldOut.mmu.count > 1 else { return }
+            // The same draws (same seed), each conversation with the next example's image.
+            var swapped = heldOut
+            for i in swapped.mmu.indices {
+                let other = heldOut.mmu[(i + 1) % heldOut.mmu.count]
+                swapped.mmu[i].codes = other.codes
+                swapped.mmu[i].embeddings = other.embeddings
+            }
+            corpus = swapped
+            rng = RNG(seed: seed)
+            metrics.heldOutNTPOtherImage = (0..<batches).map { _ in mmuLoss().ntp.item }.reduce(0, +) / n
+        }
+        return metrics
     }
 
     /// One optimiser step on a freshly drawn batch.

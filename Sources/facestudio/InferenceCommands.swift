@@ -126,9 +126,12 @@ struct ChatArguments: ParsableArguments {
     @Option(help: "Random seed for sampling.")
     var seed: UInt64 = 0
 
+    @Option(help: "Never repeat an n-gram of this many tokens within one answer (0 = off).")
+    var noRepeatNgram: Int = ChatOptions().noRepeatNgram
+
     var options: ChatOptions {
         var o = ChatOptions()
-        o.temperature = temperature; o.topK = topK; o.topP = topP; o.maxTokens = maxTokens; o.seed = seed
+        o.temperature = temperature; o.topK = topK; o.topP = topP; o.maxTokens = maxTokens; o.seed = seed; o.noRepeatNgram = noRepeatNgram
         return o
     }
 
@@ -136,7 +139,9 @@ struct ChatArguments: ParsableArguments {
     func printer(json: Bool) -> (TokenEvent) -> Void {
         { event in
             guard !json else { return }
-            FileHandle.standardOutput.write(Data(event.text.utf8))
+            // Through stdout's own buffer, so the pieces stay in order with print()'s "Q:" lines.
+            print(event.text, terminator: "")
+            fflush(stdout)
         }
     }
 }
@@ -160,7 +165,7 @@ struct AskCommand: ParsableCommand {
         let session = try engine.chat(image: PNGCodec.read(path: chat.image))
         var turns: [Turn] = []
         for q in question {
-            if !common.json { print("Q: \(q)\nA:", terminator: "") }
+            if !common.json { print("Q: \(q)\nA:", terminator: ""); fflush(stdout) }
             let answer = try session.ask(q, options: chat.options, onToken: chat.printer(json: common.json))
             if !common.json { print("") }
             turns.append(Turn(question: q, answer: answer))

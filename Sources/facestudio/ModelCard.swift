@@ -16,8 +16,8 @@ struct ModelCardCommand: ParsableCommand {
     @Option(help: "eval.json written by `facestudio eval --out`.")
     var eval: String
 
-    @Option(help: "The unified model's config file (with its training section).")
-    var config: String = "configs/unified.json"
+    @Option(help: "The unified model's config file (with its training section); repeat for each training stage, in order.")
+    var config: [String] = ["configs/unified.json"]
 
     @Option(help: "Runs directory of `make model` (timings.tsv, dataset.json, tokenizer.json, encoders.json, unified/metrics.jsonl, ablation/).")
     var runs: String = "runs"
@@ -41,8 +41,12 @@ struct ModelCardCommand: ParsableCommand {
 struct ModelCard {
     let directory: ModelDirectory
     let report: EvalReport
-    let configPath: String
+    /// One config per training stage, in order; stage k's run directory is `runs/unified`, then
+    /// `runs/unified-2`, …
+    let configPath: [String]
     let runs: String
+
+    func stageDirectory(_ k: Int) -> String { runs + (k == 0 ? "/unified" : "/unified-\(k + 1)") }
 
     func json(_ path: String) -> [String: Any]? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
@@ -124,7 +128,7 @@ struct ModelCard {
         let params = directory.model.parameterCount
         md += "- d_model \(c.dModel), \(c.layers) layers, \(c.heads) heads; token-level MoE per group: \(c.sharedExperts) shared + \(c.routedExperts) routed experts (top-\(c.expertsPerToken), hidden \(c.expertHidden)) — \(c.tokenMoE ? "on" : "off"); sequence-level MoE — \(c.sequenceMoE ? "on" : "off") (resampler depth \(c.resamplerDepth), width \(c.resamplerDim)).\n"
         md += "- \(String(format: "%.2f", Double(params) / 1e6)) M parameters in the unified model; text vocabulary \(c.textVocabSize) BPE tokens; prompts up to \(c.maxPromptTokens) tokens; image: \(c.imageTokens) tokens from \(c.imageCodebookSize) codes.\n"
-        md += "- Config: `\(configPath)`.\n\n"
+        md += "- Config: " + configPath.map { "`\($0)`" }.joined(separator: ", then ") + ".\n\n"
 
         md += "## Data\n\n"
         if let d = json(runs + "/dataset.json") {
@@ -134,8 +138,14 @@ struct ModelCard {
         }
 
         md += "## Training\n\n"
-        if let m = lastLine(runs + "/unified/metrics.jsonl") {
-            md += "- Unified model: \(m["step"] ?? "?") steps; last logged loss \(fmt(m["loss"])) (T2I D3Diff + MMU next-token).\n"
+        for (k, config) in configPath.enumerated() {
+            guard let m = lastLine(stageDirectory(k) + "/metrics.jsonl") else { continue }
+            md += "- Unified model" + (configPath.count > 1 ? ", stage \(k + 1) (`\(config)`\(k > 0 ? ", warm start from stage \(k)" : ""))" : "")
+            md += ": \(m["step"] ?? "?") steps; last logged loss \(fmt(m["loss"])) (T2I D3Diff + MMU next-token)"
+            if let h = lastLine(stageDirectory(k) + "/heldout.jsonl") {
+                md += "; held-out masked-token loss \(fmt(h["held_out_t2i_mask"])), next-token loss \(fmt(h["held_out_ntp"]))"
+            }
+            md += ".\n"
         }
         if let t = json(runs + "/tokenizer.json") { md += "- Image tokenizer: \(t["steps"] ?? "?") steps.\n" }
         let times = timings()

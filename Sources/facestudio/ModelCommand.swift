@@ -9,7 +9,7 @@ import Training
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model", abstract: "Inspect or initialise model directories, and write their model cards.",
-        subcommands: [Info.self, Init.self, ModelCardCommand.self])
+        subcommands: [Info.self, Init.self, Export.self, ModelCardCommand.self])
 
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a model directory's configuration and size.")
@@ -81,6 +81,39 @@ struct ModelCommand: ParsableCommand {
             try ModelDirectory.export(model: UnifiedModel(config: c, seed: seed), textTokenizer: tokenizer,
                                       imageTokenizerDirectory: imageTokenizer, to: out)
             print("wrote an untrained model to \(out)")
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Turn a training checkpoint into a model directory (to try a run that is still going, or was stopped).",
+            discussion: "The config comes from the checkpoint, the text tokenizer from tokenizer.json beside it.")
+
+        @Option(help: "A checkpoint written by `facestudio train`.")
+        var checkpoint: String
+
+        @Option(help: "Output model directory.")
+        var out: String
+
+        @Option(help: "Directory holding the image tokenizer the run used.")
+        var imageTokenizer: String = "Models"
+
+        @Option(help: "Directory holding the image encoders (default: --image-tokenizer).")
+        var encoders: String?
+
+        func run() throws {
+            let file = try SafetensorsFile(path: checkpoint)
+            guard let configJSON = file.metadata["config"] else {
+                throw ValidationError("\(checkpoint): __metadata__.config missing (not a checkpoint of `facestudio train`?)")
+            }
+            let config = try ModelConfig.decode(json: Data(configJSON.utf8), source: checkpoint + ": __metadata__.config")
+            let directory = (checkpoint as NSString).deletingLastPathComponent
+            let tokenizer = try TextTokenizer(contentsOf: (directory.isEmpty ? "." : directory) + "/" + ModelDirectory.tokenizerFile)
+            let model = UnifiedModel(config: config)
+            try TrainingCheckpoint.loadWeights(path: checkpoint, parameters: model.allParameters)
+            try ModelDirectory.export(model: model, textTokenizer: tokenizer, imageTokenizerDirectory: imageTokenizer,
+                                      encoderDirectory: encoders, to: out)
+            print("wrote \(out) from \(checkpoint) (step \(file.metadata["step"] ?? "?"))")
         }
     }
 }

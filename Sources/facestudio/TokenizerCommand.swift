@@ -59,6 +59,12 @@ extension TokenizerCommand {
         @Option(help: "Held-out images for the evaluation at the end (0: skip it).")
         var evalImages = 1000
 
+        @Option(help: ArgumentHelp(
+            "Train only the decoder, on the frozen encoder of this tokenizer (a model directory).",
+            discussion: "Codes stay exactly as they were, so a unified model trained on them stays valid. The config may give the decoder other widths, depths or norms (decoder_channels, decoder_res_blocks, decoder_norm), not the encoder.",
+            valueName: "dir"))
+        var encoderFrom: String?
+
         @Flag(help: "Print a JSON summary at the end instead of text.")
         var json = false
 
@@ -77,9 +83,12 @@ extension TokenizerCommand {
 
             let images = try TokenizerImageSet.load(dataDirectory: data, split: "train", side: file.model.imageSize)
             let tokenizer = try ImageTokenizer(config: file.model, seed: file.training.seed)
-            let trainer = try TokenizerTrainer(tokenizer: tokenizer, config: file.training, images: images)
+            let resuming = resume && hasCheckpoint
+            let decoderOnly = resuming ? try TokenizerTrainer.isDecoderOnly(checkpoint: checkpoint) : encoderFrom != nil
+            if let encoderFrom, !resuming { try adoptEncoder(of: encoderFrom, into: tokenizer) }
+            let trainer = try TokenizerTrainer(tokenizer: tokenizer, config: file.training, images: images, decoderOnly: decoderOnly)
             let metricsPath = out + "/metrics.jsonl"
-            if resume && hasCheckpoint {
+            if resuming {
                 try trainer.restore(path: checkpoint)
                 try MetricsLog.truncate(path: metricsPath, after: trainer.step)
             } else {
@@ -125,6 +134,18 @@ extension TokenizerCommand {
                     print(String(format: "held-out (%d images): PSNR %.2f dB, codebook usage %.3f, perplexity %.1f",
                                  e.images, e.psnrDB, e.codebookUsage, e.perplexity))
                 }
+            }
+        }
+
+        /// Copies a trained tokenizer's encoder weights into `tokenizer`, whose encoder settings
+        /// must be the same.
+        private func adoptEncoder(of directory: String, into tokenizer: ImageTokenizer) throws {
+            let source = try loadTokenizer(directory)
+            guard source.config.sameEncoder(as: tokenizer.config) else {
+                throw ValidationError("--encoder-from \(directory): its encoder (image_size, bits, channels, res_blocks, groups) differs from the config's; only decoder settings may change")
+            }
+            for (to, from) in zip(tokenizer.encoder.parameters(prefix: "encoder"), source.encoder.parameters(prefix: "encoder")) {
+                to.tensor.data.update(from: from.tensor.data, count: from.tensor.count)
             }
         }
 

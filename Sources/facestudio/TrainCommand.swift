@@ -39,6 +39,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Total optimiser steps (overrides training.steps).")
     var steps: Int?
 
+    @Option(name: .customLong("init"), help: ArgumentHelp(
+        "Warm start: the weights of a training checkpoint or a model directory of the same config (fresh optimiser, schedule and step count).",
+        discussion: "The run uses that model's text tokenizer.", valueName: "checkpoint-or-model-dir"))
+    var initFrom: String?
+
     @Flag(help: "Print a JSON summary at the end instead of text.")
     var json = false
 
@@ -47,7 +52,7 @@ struct TrainCommand: ParsableCommand {
         if let steps { trainConfig.steps = steps }
         let run = UnifiedRun(data: data, modelConfig: try ModelConfig.load(path: config), trainConfig: trainConfig, out: out,
                              imageTokenizerDirectory: imageTokenizer, encoderDirectory: encoders ?? imageTokenizer,
-                             resume: resume, quiet: json)
+                             resume: resume, quiet: json, initFrom: initFrom)
         let summary = try run.train()
         if json {
             let object: [String: Any] = ["steps": summary.steps, "model": summary.modelDirectory, "tokens_per_s": summary.tokensPerSecond]
@@ -72,6 +77,8 @@ struct UnifiedRun {
     /// Where the text tokenizer, the image codes and the embeddings are cached (default: `out`);
     /// runs over the same data set can share it.
     var cacheDirectory: String? = nil
+    /// A checkpoint file or model directory whose weights a new (not resumed) run starts from.
+    var initFrom: String? = nil
 
     struct Summary { var steps: Int; var tokensPerSecond: Double; var modelDirectory: String }
 
@@ -87,6 +94,7 @@ struct UnifiedRun {
             throw ValidationError("\(checkpoint) exists: pass --resume to continue it, or choose another --out")
         }
 
+        if let initFrom { try adoptTextTokenizer(of: initFrom, into: cache + "/tokenizer.json") }
         let textTokenizer = try trainOrLoadTextTokenizer(path: cache + "/tokenizer.json", vocab: modelConfig.textVocabSize)
         modelConfig.textVocabSize = textTokenizer.bpeVocabSize
         try modelConfig.validate()
@@ -124,6 +132,7 @@ struct UnifiedRun {
             try MetricsLog.truncate(path: metricsPath, after: trainer.step)
             try MetricsLog.truncate(path: heldOutPath, after: trainer.step + 1)
         } else {
+            if let initFrom { try warmStart(model, from: initFrom) }
             try? fm.removeItem(atPath: metricsPath)
             try? fm.removeItem(atPath: heldOutPath)
         }
@@ -166,6 +175,38 @@ struct UnifiedRun {
         try ModelDirectory.export(model: model, textTokenizer: textTokenizer, imageTokenizerDirectory: imageTokenizerDirectory,
                                   encoderDirectory: encoderDirectory, to: modelDir)
         return Summary(steps: trainer.step, tokensPerSecond: Double(tokens) / max(seconds, 1e-9), modelDirectory: modelDir)
+    }
+
+    /// A warm start's weights: from a model directory's weights file or a training checkpoint.
+    func warmStart(_ model: UnifiedModel, from source: String) throws {
+        if isDirectory(source) {
+            try model.allParameters.load(from: SafetensorsFile(path: source + "/" + ModelDirectory.weightsFile))
+        } else {
+            try TrainingCheckpoint.loadWeights(path: source, parameters: model.allParameters)
+        }
+    }
+
+    /// The text tokenizer a warm start was trained with (a model directory's, or the one cached
+    /// beside a checkpoint) becomes this run's: token ids must mean the same words.
+    func adoptTextTokenizer(of source: String, into path: String) throws {
+        let sourceDirectory = isDirectory(source) ? source : (source as NSString).deletingLastPathComponent
+        let sourcePath = (sourceDirectory.isEmpty ? "." : sourceDirectory) + "/" + ModelDirectory.tokenizerFile
+        guard FileManager.default.fileExists(atPath: sourcePath) else {
+            throw ValidationError("--init \(source): no \(ModelDirectory.tokenizerFile) beside it; the warm start needs the text tokenizer it was trained with")
+        }
+        let bytes = try AtomicFile.read(path: sourcePath)
+        if FileManager.default.fileExists(atPath: path) {
+            guard try AtomicFile.read(path: path) == bytes else {
+                throw ValidationError("--init \(source): \(path) differs from \(sourcePath); use another --out, or remove it")
+            }
+            return
+        }
+        try AtomicFile.write(bytes, to: path)
+    }
+
+    private func isDirectory(_ path: String) -> Bool {
+        var directory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
     }
 
     /// The tokenizer at `path`, or one trained on the data set's captions and conversations.

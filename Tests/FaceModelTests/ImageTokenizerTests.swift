@@ -90,6 +90,30 @@ private func temporaryDirectory() throws -> String {
         #expect(maxDiff(GradMode.withoutGrad { tokenizer.decodeLatents(q) }, tokenizer.inferImages(q)) < 1e-4)
     }
 
+    /// A decoder of its own widths and depths, without norms: the fast path computes the same
+    /// function, the weights carry no decoder norm, and a flat image's colour survives the
+    /// decoder's output layer (GroupNorm would centre it away).
+    @Test func decoderWithItsOwnShapeAndNoNorms() throws {
+        var c = ImageTokenizerConfig()
+        c.decoderChannels = [24, 48, 80]; c.decoderResBlocks = [1, 1, 2]; c.decoderNorm = .none
+        let tokenizer = try ImageTokenizer(config: c, seed: 4)
+        let names = tokenizer.allParameters.map(\.name)
+        #expect(!names.contains { $0.hasPrefix("decoder.") && $0.contains("norm") })
+        #expect(names.contains("encoder.norm_out.weight"))
+        #expect(tokenizer.decoder.convOut.weight.shape == [3, 24, 3, 3])
+        let x = try ImageTensor.tensor(from: [testImage(side: 64, seed: 7)], side: 64)
+        let q = GradMode.withoutGrad { LFQ.quantize(tokenizer.encodeLatents(x)) }
+        #expect(maxDiff(GradMode.withoutGrad { tokenizer.decodeLatents(q) }, tokenizer.inferImages(q)) < 1e-4)
+        // Round trip of the settings through JSON; the defaults write no decoder keys at all.
+        let back = try JSONDecoder().decode(ImageTokenizerConfig.self, from: try c.jsonData())
+        #expect(back == c && back.decoderWidths == [24, 48, 80])
+        let plain = String(decoding: try ImageTokenizerConfig().jsonData(), as: UTF8.self)
+        #expect(!plain.contains("decoder_channels") && plain.contains("\"decoder_norm\" : \"group\""))
+        var bad = c
+        bad.decoderChannels = [24, 48]
+        #expect(throws: ModelConfigError.self) { try bad.validate() }
+    }
+
     @Test func pixelShuffleMovesChannelsToSubpixels() {
         // [1, 4, 1, 1] → [1, 1, 2, 2]: channel 2·dy + dx lands at (dy, dx).
         let x = Tensor(shape: [1, 4, 1, 2], values: [0, 1, 10, 11, 20, 21, 30, 31])

@@ -94,6 +94,7 @@ final class TinyModelFixture {
         let session = try engine.chat(image: image)
         var options = ChatOptions()
         options.maxTokens = 6
+        options.noRepeatNgram = 0
         var streamed: [Int] = []
         let first = try session.ask("What colour are her eyes?", options: options) { if $0.tokenID >= 0 { streamed.append($0.tokenID) } }
         _ = try session.ask("Is she smiling?", options: options)
@@ -124,6 +125,31 @@ final class TinyModelFixture {
         let reference2 = greedyAnswer("Is she smiling?", after: true)
         #expect(session.turns[1].answer == tokenizer.decode(reference2, skipSpecial: true))
         #expect(ids.starts(with: session.context) && session.context.count >= ids.count - 1)
+    }
+
+    /// The n-gram block: the token that would complete a seen n-gram is banned, nothing else.
+    @Test func repeatingTokensAreTheOnesThatCloseASeenNgram() {
+        #expect(ChatSession.repeatingTokens(after: [5, 6, 7, 5, 6], n: 3) == [7])
+        #expect(ChatSession.repeatingTokens(after: [5, 6, 7, 5, 6], n: 4) == [])
+        #expect(ChatSession.repeatingTokens(after: [1, 2, 1, 3, 1], n: 2) == [2, 3])
+        #expect(ChatSession.repeatingTokens(after: [4, 4, 4], n: 3) == [4])
+        #expect(ChatSession.repeatingTokens(after: [9], n: 1) == [9])
+        #expect(ChatSession.repeatingTokens(after: [1, 2, 3], n: 0) == [])
+    }
+
+    /// With the block on, no 4-gram occurs twice in an answer, even from a random model that
+    /// otherwise loops.
+    @Test func answersNeverRepeatABlockedNgram() throws {
+        let fixture = try TinyModelFixture(name: "ngram")
+        let session = try fixture.engine.chat(image: RGBImage(width: 16, height: 16, fill: (30, 90, 200)))
+        var options = ChatOptions()
+        options.maxTokens = 40
+        var ids: [Int] = []
+        _ = try session.ask("Describe her.", options: options) { if $0.tokenID >= 0 { ids.append($0.tokenID) } }
+        var seen = Set<[Int]>()
+        for start in 0..<max(0, ids.count - 3) {
+            #expect(seen.insert(Array(ids[start..<(start + 4)])).inserted, "4-gram \(ids[start..<(start + 4)]) repeated")
+        }
     }
 
     @Test func loadingIsStrict() throws {

@@ -99,6 +99,7 @@ final class SequenceModelFixture {
         #expect(embeddings == (try engine.directory.encoders!.embeddings(image)))
         var options = ChatOptions()
         options.maxTokens = 6
+        options.noRepeatNgram = 0
         var streamed: [Int] = [], traces: [RoutingTrace] = []
         _ = try session.ask("What colour are her eyes?", options: options) { if $0.tokenID >= 0 { streamed.append($0.tokenID); traces.append($0.routing) } }
         _ = try session.ask("Is she smiling?", options: options)

@@ -51,6 +51,41 @@ private func tinyRun() throws -> TokenizerTrainer {
         }
     }
 
+    /// A decoder-only run (a wider decoder without norms on a trained encoder) leaves the
+    /// encoder, and so every code, exactly as it was, lowers the reconstruction error, and
+    /// resumes from its checkpoint in the same mode.
+    @Test func decoderOnlyRunKeepsTheEncoder() throws {
+        let base = try tinyRun()
+        for _ in 0..<4 { _ = base.trainStep() }
+        var model = base.tokenizer.config
+        model.decoderChannels = [12, 24]; model.decoderNorm = .none
+        let tokenizer = try ImageTokenizer(config: model, seed: 9)
+        for (to, from) in zip(tokenizer.encoder.parameters(prefix: "encoder"), base.tokenizer.encoder.parameters(prefix: "encoder")) {
+            to.tensor.data.update(from: from.tensor.data, count: from.tensor.count)
+        }
+        let encoderBefore = tokenizer.encoder.parameters(prefix: "encoder").map(\.tensor.values)
+        var training = base.config
+        training.steps = 12; training.learningRate = 3e-3
+        let run = try TokenizerTrainer(tokenizer: tokenizer, config: training, images: base.images, decoderOnly: true)
+        #expect(run.optimizer.parameters.allSatisfy { $0.name.hasPrefix("decoder.") })
+        let first = run.trainStep()
+        var last = first
+        for _ in 1..<12 { last = run.trainStep() }
+        #expect(last.reconstruction < first.reconstruction)
+        #expect(tokenizer.encoder.parameters(prefix: "encoder").map(\.tensor.values) == encoderBefore)
+        let image = gradientImages(count: 1, side: 16)[0]
+        #expect(try tokenizer.encode(image) == (try base.tokenizer.encode(image)))
+
+        let path = NSTemporaryDirectory() + "tokenizer-decoder-only-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try run.save(path: path, configJSON: "{}")
+        #expect(try TokenizerTrainer.isDecoderOnly(checkpoint: path))
+        let restored = try TokenizerTrainer(tokenizer: try ImageTokenizer(config: model, seed: 1), config: training,
+                                            images: base.images, decoderOnly: true)
+        try restored.restore(path: path)
+        #expect(restored.tokenizer.allParameters.map(\.tensor.values) == tokenizer.allParameters.map(\.tensor.values))
+    }
+
     @Test func epochsVisitEveryImageOnce() throws {
         let trainer = try tinyRun()  // 7 images, batches of 3
         let positions = (0..<7).flatMap { trainer.batchIndices(step: $0) }  // 21 = 3 epochs

@@ -105,5 +105,13 @@ func tinySetup(seed: UInt64 = 0) -> (ModelConfig, TrainConfig, TrainingCorpus) {
         let after = watched.heldOutLosses(corpus)
         #expect(after.step == t.steps)
         #expect(after.heldOutT2IMask! < before.heldOutT2IMask! && after.heldOutNTP! < before.heldOutNTP!)
+        // Each answer here depends on the image alone, so the trained model does far worse when
+        // given another face's image...
+        #expect(after.heldOutNTPOtherImage! > after.heldOutNTP! + 0.1)
+        // ...and when every conversation has the same image, "another face's image" is no change.
+        var sameImage = corpus
+        for i in sameImage.mmu.indices { sameImage.mmu[i].codes = corpus.mmu[0].codes }
+        let same = watched.heldOutLosses(sameImage)
+        #expect(same.heldOutNTPOtherImage == same.heldOutNTP)
     }
 }
