@@ -74,6 +74,22 @@ public final class ChatSession {
     /// Room left in the context (tokens).
     public var remaining: Int { engine.directory.config.maxSequenceLength - context.count }
 
+    /// Puts an earlier turn back into the conversation without generating (a restored studio
+    /// session continues where it was): the question and answer are fed through the cache as
+    /// if the answer had just been decoded.
+    public func replay(question: String, answer: String) throws {
+        let tokenizer = engine.directory.textTokenizer
+        var ids = pending + tokenizer.encode(ChatFormat.userPrefix)
+        ids += tokenizer.encode(ChatFormat.turnText(question)) + tokenizer.encode(ChatFormat.assistantPrefix)
+        ids += tokenizer.encode(ChatFormat.turnText(answer))
+        guard context.count + ids.count + 1 < engine.directory.config.maxSequenceLength else {
+            throw InferenceError.invalidOption("the restored conversation does not fit the model's context (\(remaining) tokens left, the turn needs \(ids.count + 1))")
+        }
+        _ = feed(ids)
+        pending = [engine.directory.model.vocab.eos]
+        turns.append((question, answer))
+    }
+
     /// Asks `question`, streaming the answer token by token; returns the whole answer.
     public func ask(_ question: String, options: ChatOptions = ChatOptions(), cancel: Cancellation? = nil,
                     onToken: ((TokenEvent) -> Void)? = nil) throws -> String {

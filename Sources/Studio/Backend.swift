@@ -90,6 +90,22 @@ public struct BackendInfo: Equatable, Sendable {
 /// The engine side of the studio. The studio calls `load`, `generate`, `decode`, `openChat`,
 /// `ask` and `clearChat` from its one worker thread only, one at a time; `unknownWords` may be
 /// called from the UI thread at any time after `load` returned.
+/// One question and its answer in the chat the model is in.
+public struct ChatTurn: Codable, Equatable, Sendable {
+    public var question: String
+    public var answer: String
+    public init(question: String, answer: String) { self.question = question; self.answer = answer }
+}
+
+/// The image a chat is about, as the worker receives it.
+public enum ChatImage: Sendable {
+    case image(RGBImage)
+    /// Image-token codes, decoded by the backend (a restored session's generated face).
+    case codes([Int])
+    /// A PNG file (a restored session's opened image).
+    case file(String)
+}
+
 public protocol StudioBackend: AnyObject {
     func load() throws -> BackendInfo
     /// Words the text tokenizer never saw, as character offsets into `prompt`.
@@ -97,8 +113,9 @@ public protocol StudioBackend: AnyObject {
     func generate(prompt: String, settings: GenerationSettings, cancel: Cancellation,
                   onStep: (UnmaskFrame) -> Void) throws
     func decode(codes: [Int]) throws -> RGBImage
-    /// Starts a new conversation about `image`.
-    func openChat(image: RGBImage) throws
+    /// Starts a new conversation about `image`, with `history` (earlier turns, from a restored
+    /// session) already in the model's context.
+    func openChat(image: RGBImage, history: [ChatTurn]) throws
     /// Answers about the open image, streaming; returns the whole answer.
     func ask(_ question: String, cancel: Cancellation, onToken: (ChatToken) -> Void) throws -> String
     func clearChat()
@@ -155,7 +172,11 @@ public final class EngineBackend: StudioBackend, @unchecked Sendable {
 
     public func decode(codes: [Int]) throws -> RGBImage { try loaded.directory.imageTokenizer.decode(codes) }
 
-    public func openChat(image: RGBImage) throws { chat = try loaded.chat(image: image) }
+    public func openChat(image: RGBImage, history: [ChatTurn]) throws {
+        let session = try loaded.chat(image: image)
+        for turn in history { try session.replay(question: turn.question, answer: turn.answer) }
+        chat = session
+    }
 
     public func ask(_ question: String, cancel: Cancellation, onToken: (ChatToken) -> Void) throws -> String {
         guard let chat else { throw InferenceError.invalidOption("no image to talk about: generate one or /open a PNG") }

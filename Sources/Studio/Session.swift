@@ -17,13 +17,18 @@ public struct SessionFile: Codable, Sendable {
     public var selectedLayer: Int
     public var messages: [ChatMessage]
     public var chatSource: String?
+    /// The conversation the model is in (nil in sessions saved before it was kept): its image
+    /// (`chatImagePath`, or the last generated frame when nil) and its turns, replayed on restore.
+    public var chatTurns: [ChatTurn]?
+    public var chatImagePath: String?
 
     public init(prompt: String, settings: GenerationSettings, generatedPrompt: String, generatedSettings: GenerationSettings?,
                 frames: [UnmaskFrame], selectedStep: Int, overlay: Overlay, selectedLayer: Int,
-                messages: [ChatMessage], chatSource: String?) {
+                messages: [ChatMessage], chatSource: String?, chatTurns: [ChatTurn]? = nil, chatImagePath: String? = nil) {
         self.prompt = prompt; self.settings = settings; self.generatedPrompt = generatedPrompt
         self.generatedSettings = generatedSettings; self.frames = frames; self.selectedStep = selectedStep
         self.overlay = overlay; self.selectedLayer = selectedLayer; self.messages = messages; self.chatSource = chatSource
+        self.chatTurns = chatTurns; self.chatImagePath = chatImagePath
     }
 
     public func write(to path: String) throws {

@@ -100,6 +100,12 @@ public final class StudioCore {
     public private(set) var chatSource: String?
     /// The generation whose image the chat is about (so a newer image reopens the chat).
     private var chatGeneration: Int?
+    /// The opened PNG the chat is about (nil: a generated image).
+    private var chatImagePath: String?
+    /// The turns in the model's context, saved with the session and replayed on restore.
+    public private(set) var chatTurns: [ChatTurn] = []
+    /// The question being answered and where its answer starts in `messages`.
+    private var asked: (question: String, messageIndex: Int)?
     public private(set) var answering = false
     private var askID = 0
     private var chatID = 0
@@ -393,6 +399,7 @@ public final class StudioCore {
             if let error {
                 messages.append(ChatMessage(.error, "cannot open \(source): \(error)"))
                 chatSource = nil
+                chatTurns = []
             }
         case let .token(id, token):
             guard id == askID else { return }
@@ -402,6 +409,13 @@ public final class StudioCore {
         case let .answerEnded(id, error):
             guard id == askID else { return }
             answering = false
+            // A cancelled answer stays in the model's context as far as it got, like a finished one.
+            if let asked, error == nil || error == "cancelled" {
+                let answer = messages.indices.contains(asked.messageIndex) && messages[asked.messageIndex].role == .assistant
+                    ? messages[asked.messageIndex].text : ""
+                chatTurns.append(ChatTurn(question: asked.question, answer: answer))
+            }
+            asked = nil
             if let error {
                 messages.append(ChatMessage(error == "cancelled" ? .info : .error, error == "cancelled" ? "(answer cancelled)" : error))
             }
@@ -448,6 +462,7 @@ public final class StudioCore {
             case "/clear":
                 messages = []
                 mmuSums = []; mmuTokens = 0
+                chatTurns = []
                 if chatSource != nil { jobs.submit(.clearChat) }
             default:
                 messages.append(ChatMessage(.error, "unknown command \(parts[0]) (try /open PATH, /describe, /clear)"))
@@ -463,7 +478,9 @@ public final class StudioCore {
             chatID += 1
             chatSource = (path as NSString).lastPathComponent
             chatGeneration = nil
-            jobs.submit(.openChat(id: chatID, image: image, source: path))
+            chatImagePath = path
+            chatTurns = []
+            jobs.submit(.openChat(id: chatID, image: .image(image), history: [], source: path))
             messages.append(ChatMessage(.info, "now talking about \(path) (\(image.width)×\(image.height))"))
             dirty = true
         } catch {
@@ -485,8 +502,11 @@ public final class StudioCore {
             chatID += 1
             chatSource = "generated image"
             chatGeneration = generationID
-            jobs.submit(.openChat(id: chatID, image: image, source: "the generated image"))
+            chatImagePath = nil
+            chatTurns = []
+            jobs.submit(.openChat(id: chatID, image: .image(image), history: [], source: "the generated image"))
         }
+        asked = (question, messages.count + 1)
         askID += 1
         answering = true
         mmuSums = []; mmuTokens = 0
@@ -514,7 +534,8 @@ public final class StudioCore {
     public func saveSession() -> Bool {
         let session = SessionFile(prompt: prompt.text, settings: settings, generatedPrompt: generatedPrompt,
                                   generatedSettings: generatedSettings, frames: frames, selectedStep: selectedStep,
-                                  overlay: overlay, selectedLayer: selectedLayer, messages: messages, chatSource: chatSource)
+                                  overlay: overlay, selectedLayer: selectedLayer, messages: messages, chatSource: chatSource,
+                                  chatTurns: chatSource == nil ? nil : chatTurns, chatImagePath: chatImagePath)
         do {
             try session.write(to: sessionPath)
             dirty = false
@@ -538,13 +559,37 @@ public final class StudioCore {
         overlay = session.overlay
         selectedLayer = max(session.selectedLayer, 0)
         messages = session.messages
-        chatSource = nil  // the model's chat context starts afresh; the transcript stays
+        chatSource = nil
+        chatTurns = []
         if !frames.isEmpty {
             decodeID += 1
             jobs.submit(.decode(id: decodeID, codes: frames.map(\.codes)))
         }
+        restoreChat(session)
         dirty = false
         setStatus("restored \(sessionPath)")
+    }
+
+    /// Reopens the saved conversation: its image (the opened file, or the last generated face
+    /// from its codes) and its turns go back into the model's context, so the next question
+    /// follows on from them. Sessions saved without turns start a fresh chat.
+    private func restoreChat(_ session: SessionFile) {
+        guard let turns = session.chatTurns, let source = session.chatSource else { return }
+        let image: ChatImage
+        if let path = session.chatImagePath {
+            image = .file(path)
+            chatGeneration = nil
+        } else if let last = frames.last, !last.masked.contains(true) {
+            image = .codes(last.codes)
+            chatGeneration = generationID
+        } else {
+            return
+        }
+        chatID += 1
+        chatSource = source
+        chatImagePath = session.chatImagePath
+        chatTurns = turns
+        jobs.submit(.openChat(id: chatID, image: image, history: turns, source: session.chatImagePath ?? "the generated image"))
     }
 
     private func exportImages(all: Bool) {

@@ -6,7 +6,7 @@ import Inference
 public enum Job: Sendable {
     case load
     case generate(id: Int, prompt: String, settings: GenerationSettings)
-    case openChat(id: Int, image: RGBImage, source: String)
+    case openChat(id: Int, image: ChatImage, history: [ChatTurn], source: String)
     case ask(id: Int, question: String)
     case clearChat
     /// Decode stored frames' codes (restoring a session).
@@ -160,9 +160,19 @@ public final class Worker: @unchecked Sendable {
             } catch {
                 mailbox.post(.generationEnded(id: id, error: "\(error)"))
             }
-        case let .openChat(id, image, source):
-            do { try backend.openChat(image: image); mailbox.post(.chatOpened(id: id, source: source, error: nil)) }
-            catch { mailbox.post(.chatOpened(id: id, source: source, error: "\(error)")) }
+        case let .openChat(id, image, history, source):
+            do {
+                let picture: RGBImage
+                switch image {
+                case let .image(i): picture = i
+                case let .codes(c): picture = try backend.decode(codes: c)
+                case let .file(path): picture = try PNGCodec.read(path: path)
+                }
+                try backend.openChat(image: picture, history: history)
+                mailbox.post(.chatOpened(id: id, source: source, error: nil))
+            } catch {
+                mailbox.post(.chatOpened(id: id, source: source, error: "\(error)"))
+            }
         case let .ask(id, question):
             do {
                 _ = try backend.ask(question, cancel: cancel) { mailbox.post(.token(id: id, $0)) }

@@ -83,6 +83,9 @@ public enum AtomicFile {
                 offset += n
             }
         }
+        // The data reaches the disk before the rename makes it the file: after a crash the path
+        // holds the old or the new contents, never a renamed empty file.
+        if failure == nil && fsync(fd) != 0 { failure = systemError() }
         // close() can report a deferred write error (NFS, full disk): it counts as a failure.
         if close(fd) != 0 && failure == nil { failure = systemError() }
         if let failure { throw FileError.cannotWrite(path: path, reason: failure) }

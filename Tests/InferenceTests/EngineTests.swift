@@ -127,6 +127,33 @@ final class TinyModelFixture {
         #expect(ids.starts(with: session.context) && session.context.count >= ids.count - 1)
     }
 
+    /// A replayed turn puts exactly the tokens training would have (question and answer in
+    /// chat format) into the context, and the conversation continues as after a real answer.
+    @Test func replayedTurnsContinueLikeAnsweredOnes() throws {
+        let fixture = try TinyModelFixture(name: "replay")
+        let image = RGBImage(width: 16, height: 16, fill: (200, 150, 90))
+        var options = ChatOptions()
+        options.maxTokens = 5
+        let real = try fixture.engine.chat(image: image)
+        let answer = try real.ask("What colour is her hair?", options: options)
+        let replayed = try fixture.engine.chat(image: image)
+        try replayed.replay(question: "What colour is her hair?", answer: answer)
+        let tokenizer = fixture.engine.directory.textTokenizer
+        let start = try fixture.engine.chat(image: image).context
+        let expected = start + tokenizer.encode(ChatFormat.userPrefix) + tokenizer.encode(ChatFormat.turnText("What colour is her hair?"))
+            + tokenizer.encode(ChatFormat.assistantPrefix) + tokenizer.encode(ChatFormat.turnText(answer))
+        #expect(replayed.context == expected)
+        #expect(replayed.turns.count == 1 && replayed.turns[0].answer == answer)
+        // Where the sampled answer is the tokenizer's own encoding, the two chats are the same
+        // from here on.
+        if real.context == expected {
+            #expect(try replayed.ask("Is she smiling?", options: options) == (try real.ask("Is she smiling?", options: options)))
+        } else {
+            _ = try replayed.ask("Is she smiling?", options: options)
+        }
+        #expect(replayed.turns.count == 2)
+    }
+
     /// The n-gram block: the token that would complete a seen n-gram is banned, nothing else.
     @Test func repeatingTokensAreTheOnesThatCloseASeenNgram() {
         #expect(ChatSession.repeatingTokens(after: [5, 6, 7, 5, 6], n: 3) == [7])

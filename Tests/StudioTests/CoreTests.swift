@@ -172,6 +172,46 @@ import Imaging
         #expect(r.screen == h.screen.map { $0 }.enumerated().map { $0.offset >= 38 ? r.screen[$0.offset] : r.screen[$0.offset] })
     }
 
+    /// The conversation survives a save and restore: the restored studio reopens the chat on
+    /// the same (generated) face with the earlier turns in the model's context; an opened PNG
+    /// is reopened from its path.
+    @Test func restoredSessionsContinueTheChat() throws {
+        let h = try Harness()
+        h.type("a man with a beard"); h.core.handle(.ctrl("g")); try h.settle()
+        h.core.handle(.alt("3"))
+        h.type("is he happy?"); h.core.handle(.enter); try h.settle()
+        h.type("how old is he?"); h.core.handle(.enter); try h.settle()
+        #expect(h.core.chatTurns == [ChatTurn(question: "is he happy?", answer: "They look happy and young."),
+                                     ChatTurn(question: "how old is he?", answer: "They look happy and young.")])
+        h.core.handle(.ctrl("s"))
+        defer { try? FileManager.default.removeItem(atPath: h.core.sessionPath) }
+
+        let r = try Harness(sessionPath: h.core.sessionPath)
+        r.core.restore(try SessionFile.read(path: h.core.sessionPath))
+        try r.settle()
+        #expect(r.backend.openedHistories == [h.core.chatTurns])
+        #expect(r.backend.openedImages == [h.backend.openedImages[0]])  // the face decoded from its codes
+        #expect(r.core.chatSource == "generated image")
+        r.core.handle(.alt("3"))
+        r.type("and his hair?"); r.core.handle(.enter); try r.settle()
+        #expect(r.backend.openedImages.count == 1 && r.core.chatTurns.count == 3)  // same chat, one more turn
+
+        // An opened PNG: reopened from its path after a restore.
+        let png = NSTemporaryDirectory() + "facestudio-chat-\(UUID().uuidString).png"
+        defer { try? FileManager.default.removeItem(atPath: png) }
+        var picture = RGBImage(width: 16, height: 16)
+        picture.setPixel(x: 3, y: 4, (200, 10, 10))
+        try PNGCodec.write(picture, to: png)
+        r.type("/open \(png)"); r.core.handle(.enter); try r.settle()
+        r.type("who is this?"); r.core.handle(.enter); try r.settle()
+        r.core.handle(.ctrl("s"))
+        let s = try Harness(sessionPath: r.core.sessionPath)
+        s.core.restore(try SessionFile.read(path: r.core.sessionPath))
+        try s.settle()
+        #expect(s.backend.openedImages == [picture])
+        #expect(s.backend.openedHistories == [[ChatTurn(question: "who is this?", answer: "They look happy and young.")]])
+    }
+
     @Test func brokenSessionFilesAreNamed() throws {
         let path = NSTemporaryDirectory() + "facestudio-bad-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -11,6 +11,7 @@ final class FakeBackend: StudioBackend, @unchecked Sendable {
     var stepDelay: Double = 0
     var failLoad: String? = nil
     private(set) var openedImages: [RGBImage] = []
+    private(set) var openedHistories: [[ChatTurn]] = []
     private(set) var questions: [String] = []
     private(set) var generated: [(prompt: String, settings: GenerationSettings)] = []
     let lock = NSLock()
@@ -65,7 +66,9 @@ final class FakeBackend: StudioBackend, @unchecked Sendable {
         return image
     }
 
-    func openChat(image: RGBImage) throws { lock.lock(); openedImages.append(image); lock.unlock() }
+    func openChat(image: RGBImage, history: [ChatTurn]) throws {
+        lock.lock(); openedImages.append(image); openedHistories.append(history); lock.unlock()
+    }
 
     func ask(_ question: String, cancel: Cancellation, onToken: (ChatToken) -> Void) throws -> String {
         lock.lock(); questions.append(question); lock.unlock()
