@@ -18,6 +18,7 @@ EVAL_LIMIT=${EVAL_LIMIT:-300}  # test images for the generation and understandin
 CONFIG=${CONFIG:-configs/unified.json}
 CONTINUE_CONFIG=${CONTINUE_CONFIG:-configs/unified-continue.json}  # empty: stop after the first stage
 TOKENIZER_CONFIG=${TOKENIZER_CONFIG:-configs/image_tokenizer.json}
+DECODER_CONFIG=${DECODER_CONFIG:-configs/image_tokenizer_decoder.json}  # empty: keep the first decoder
 FACE_STEPS=${FACE_STEPS:-4500}
 STAGE=$RUNS/stage              # image tokenizer + encoders, what `train` reads
 TIMES=$RUNS/timings.tsv
@@ -42,9 +43,14 @@ resume_flag() { [ -e "$1" ] && echo --resume || true; }
 
 phase "image tokenizer and encoders (one core each)"
 tokenizer_job() {
-    [ -f "$RUNS/tokenizer/model/image_tokenizer.safetensors" ] && return 0
-    FACESTUDIO_THREADS=1 timed tokenizer "$BIN" tokenizer train --data "$DATA" --out "$RUNS/tokenizer" \
-        --config "$TOKENIZER_CONFIG" $(resume_flag "$RUNS/tokenizer/checkpoint.safetensors") --json > "$RUNS/tokenizer.json"
+    [ -f "$RUNS/tokenizer/model/image_tokenizer.safetensors" ] ||
+        FACESTUDIO_THREADS=1 timed tokenizer "$BIN" tokenizer train --data "$DATA" --out "$RUNS/tokenizer" \
+            --config "$TOKENIZER_CONFIG" $(resume_flag "$RUNS/tokenizer/checkpoint.safetensors") --json > "$RUNS/tokenizer.json"
+    # Then a wider decoder without GroupNorm on the frozen encoder: the codes do not change.
+    [ -z "$DECODER_CONFIG" ] || [ -f "$RUNS/tokenizer-decoder/model/image_tokenizer.safetensors" ] ||
+        FACESTUDIO_THREADS=1 timed tokenizer-decoder "$BIN" tokenizer train --data "$DATA" --out "$RUNS/tokenizer-decoder" \
+            --config "$DECODER_CONFIG" --encoder-from "$RUNS/tokenizer/model" \
+            $(resume_flag "$RUNS/tokenizer-decoder/checkpoint.safetensors") --json > "$RUNS/tokenizer-decoder.json"
 }
 encoders_job() {
     [ -f "$RUNS/encoders/encoder_clip.safetensors" ] && [ -f "$RUNS/encoders/encoder_face.safetensors" ] && return 0
@@ -61,7 +67,9 @@ wait $tokenizer_pid
 wait $encoders_pid
 
 mkdir -p "$STAGE"
-cp "$RUNS"/tokenizer/model/image_tokenizer* "$STAGE"/
+TOKENIZER_MODEL=$RUNS/tokenizer/model
+[ -n "$DECODER_CONFIG" ] && TOKENIZER_MODEL=$RUNS/tokenizer-decoder/model
+cp "$TOKENIZER_MODEL"/image_tokenizer* "$STAGE"/
 cp "$RUNS"/encoders/encoder_config.json "$RUNS"/encoders/encoder_tokenizer.json \
    "$RUNS"/encoders/encoder_clip.safetensors "$RUNS"/encoders/encoder_face.safetensors "$STAGE"/
 

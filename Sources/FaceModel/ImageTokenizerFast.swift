@@ -217,32 +217,8 @@ private func siluAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Flo
     var i = 0
     while i + 8 <= n {
         let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * scale + offset
-        UnsafeMutableRawPointer(y + i).storeBytes(of: v / (1 + vectorExp(-v)), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: v / (1 + exp8(-v)), as: SIMD8<Float>.self)
         i += 8
     }
     while i < n { let v = x[i] * scale + offset; y[i] = v / (1 + expf(-v)); i += 1 }
-}
-
-/// e^x for eight lanes: x = n·ln2 + r with |r| ≤ ln2/2, a degree-6 Taylor polynomial for e^r
-/// (relative error ~2e-7), and 2^n put into the exponent bits. Rounding to n uses the
-/// 1.5·2²³ trick (adding it leaves n in the low mantissa bits): Swift's generic SIMD
-/// float→int conversion is scalar and slow.
-@inline(__always)
-private func vectorExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    var clamped = x
-    clamped.replace(with: -87, where: x .< -87)
-    clamped.replace(with: 88, where: x .> 88)
-    let magic: Float = 12_582_912
-    let shifted = clamped * 1.442_695_04 + magic
-    let n = shifted - magic
-    let r = clamped - n * 0.693_145_75 - n * 1.428_606_8e-6
-    var p = SIMD8<Float>(repeating: 1.0 / 720)
-    p = p * r + 1.0 / 120
-    p = p * r + 1.0 / 24
-    p = p * r + 1.0 / 6
-    p = p * r + 0.5
-    p = p * r + 1
-    p = p * r + 1
-    let exponent = (unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &+ 127) &<< 23
-    return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
 }

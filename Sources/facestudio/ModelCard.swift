@@ -148,6 +148,9 @@ struct ModelCard {
             md += ".\n"
         }
         if let t = json(runs + "/tokenizer.json") { md += "- Image tokenizer: \(t["steps"] ?? "?") steps.\n" }
+        if let t = json(runs + "/tokenizer-decoder.json") {
+            md += "- Image tokenizer decoder: retrained alone for \(t["steps"] ?? "?") steps on the frozen encoder (codes unchanged), wider and without GroupNorm (`configs/image_tokenizer_decoder.json`).\n"
+        }
         let times = timings()
         if !times.isEmpty {
             md += "- Wall time on this 2-core machine: " + times.map { "\($0.0) \(ModelCard.duration($0.1))" }.joined(separator: ", ")

@@ -28,9 +28,7 @@ extension Tensor {
             gemm(P, qd + b * T * E + h * Dh, kd + b * S * E + h * Dh, M: T, N: S, K: Dh, transB: true,
                  alpha: sc, lda: E, ldb: E, ldc: S)
             for t in 0..<T {
-                let row = P + t * S
-                if let md { let mr = md + b * maskBatchStride + t * S; for s in 0..<S { row[s] += mr[s] } }
-                softmaxRow(row, S)
+                softmaxRow(P + t * S, S, adding: md.map { UnsafePointer($0 + b * maskBatchStride + t * S) })
             }
             // out_h[T, Dh] = P · v_h
             gemm(od + b * T * E + h * Dh, P, vd + b * S * E + h * Dh, M: T, N: Dh, K: S, ldb: E, ldc: E)
@@ -53,9 +51,12 @@ extension Tensor {
                 // dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale
                 for t in 0..<T {
                     let pr = P + t * S, dr = dP + t * S
-                    var dot: Float = 0
-                    for s in 0..<S { dot += pr[s] * dr[s] }
-                    for s in 0..<S { dr[s] = pr[s] * (dr[s] - dot) * sc }
+                    var lanes = SIMD8<Float>(repeating: 0)
+                    var s = 0
+                    while s < S { lanes += load8(pr + s, S - s) * load8(dr + s, S - s); s += 8 }
+                    let dot = lanes.sum()
+                    s = 0
+                    while s < S { store8(load8(pr + s, S - s) * (load8(dr + s, S - s) - dot) * sc, dr + s, S - s); s += 8 }
                 }
                 // dQ += dS · k ; dK += dSᵀ · q
                 if let gq { gemm(gq + b * T * E + h * Dh, dP, kd + b * S * E + h * Dh, M: T, N: Dh, K: S, beta: 1, lda: S, ldb: E, ldc: E) }

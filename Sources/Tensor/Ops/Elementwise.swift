@@ -132,17 +132,32 @@ extension Tensor {
     /// sign(x) ∈ {-1, 1} (0 maps to 1); its true derivative is zero almost everywhere.
     public func sign() -> Tensor { pointwise({ $0 >= 0 ? 1 : -1 }, derivative: { _, _ in 0 }) }
 
-    /// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+    /// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), eight lanes at a time.
     public func gelu() -> Tensor {
-        pointwise({ x in
-            let u = 0.7978845608 * (x + 0.044715 * x * x * x)
-            return 0.5 * x * (1 + fastTanh(u))
-        }, derivative: { x, _ in
-            let u = 0.7978845608 * (x + 0.044715 * x * x * x)
-            let t = fastTanh(u)
-            let du = 0.7978845608 * (1 + 3 * 0.044715 * x * x)
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
-        })
+        let out = Tensor(uninitialized: shape)
+        let x = data, y = out.data
+        Threading.parallelChunks(count, minChunk: 1 << 14) { lo, hi in
+            var i = lo
+            while i < hi {
+                let v = load8(x + i, hi - i)
+                store8(0.5 * v * (1 + tanh8(geluInner(v))), y + i, hi - i)
+                i += 8
+            }
+        }
+        return Tensor.result(out, inputs: [self]) { [unowned self] o in
+            let g = self.gradBuffer().data, go = o.grad!.data
+            Threading.parallelChunks(self.count, minChunk: 1 << 14) { lo, hi in
+                var i = lo
+                while i < hi {
+                    let v = load8(x + i, hi - i)
+                    let t = tanh8(geluInner(v))
+                    let du = 0.797_884_56 * (1 + 3 * 0.044715 * v * v)
+                    let derivative = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du
+                    store8(load8(g + i, hi - i) + load8(go + i, hi - i) * derivative, g + i, hi - i)
+                    i += 8
+                }
+            }
+        }
     }
 
     /// SiLU: x·σ(x).
@@ -202,10 +217,7 @@ import Glibc
 import Darwin
 #endif
 
-/// tanh through one `expf` — about three times cheaper than libm's `tanhf`, which GELU calls for
-/// every activation in the forward and backward pass. Absolute error below 1e-7 (cancellation
-/// near 0 costs relative accuracy only where tanh itself is tiny).
-@inline(__always) func fastTanh(_ u: Float) -> Float {
-    let e = expf(2 * min(max(u, -9), 9))
-    return (e - 1) / (e + 1)
+/// √(2/π)·(x + 0.044715·x³), the argument of GELU's tanh.
+@inline(__always) func geluInner(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    0.797_884_56 * (x + 0.044715 * x * x * x)
 }

@@ -1,27 +1,46 @@
 // Softmax, log-softmax and cross-entropy over the last axis.
 
-/// Row-wise softmax of `rows` rows of length `n`, in place (max-subtracted, Float accumulation).
-@inline(__always) func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-    var m = -Float.infinity
-    for j in 0..<n { m = max(m, x[j]) }
-    if m == -.infinity {  // a fully masked row: define it as all zeros
+/// Softmax of one row of length `n`, in place (max-subtracted, eight lanes at a time), after
+/// adding `mask` (an additive row, −inf blocks) when given. A fully masked row becomes zeros.
+@inline(__always) func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, adding mask: UnsafePointer<Float>? = nil) {
+    var top = SIMD8<Float>(repeating: -.infinity)
+    var j = 0
+    while j < n {
+        var v = load8(x + j, n - j, fill: -.infinity)
+        if let mask { v += load8(mask + j, n - j); store8(v, x + j, n - j) }
+        top = pointwiseMax(top, v)
+        j += 8
+    }
+    let m = top.max()
+    if m == -.infinity {
         x.update(repeating: 0, count: n)
         return
     }
-    var s: Float = 0
-    for j in 0..<n { let e = expf(x[j] - m); x[j] = e; s += e }
-    let inv = 1 / s
-    for j in 0..<n { x[j] *= inv }
+    var sum = SIMD8<Float>(repeating: 0)
+    j = 0
+    while j < n {
+        var e = exp8(load8(x + j, n - j, fill: -.infinity) - m)
+        if n - j < 8 { for i in (n - j)..<8 { e[i] = 0 } }
+        store8(e, x + j, n - j)
+        sum += e
+        j += 8
+    }
+    let inv = 1 / sum.sum()
+    j = 0
+    while j < n { store8(load8(x + j, n - j) * inv, x + j, n - j); j += 8 }
 }
 
 /// log Σ exp over a row.
 @inline(__always) func logSumExpRow(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-    var m = -Float.infinity
-    for j in 0..<n { m = max(m, x[j]) }
+    var top = SIMD8<Float>(repeating: -.infinity)
+    var j = 0
+    while j < n { top = pointwiseMax(top, load8(x + j, n - j, fill: -.infinity)); j += 8 }
+    let m = top.max()
     if m == -.infinity { return m }
-    var s: Float = 0
-    for j in 0..<n { s += expf(x[j] - m) }
-    return m + logf(s)
+    var sum = SIMD8<Float>(repeating: 0)
+    j = 0
+    while j < n { sum += exp8(load8(x + j, n - j, fill: -.infinity) - m); j += 8 }
+    return m + logf(sum.sum())
 }
 
 extension Tensor {
