@@ -140,9 +140,11 @@ struct ModelCard {
         md += "## Training\n\n"
         for (k, config) in configPath.enumerated() {
             guard let m = lastLine(stageDirectory(k) + "/metrics.jsonl") else { continue }
+            let heldOut = lastLine(stageDirectory(k) + "/heldout.jsonl")
+            // The held-out losses are measured after the last step; the metrics log every log_every.
             md += "- Unified model" + (configPath.count > 1 ? ", stage \(k + 1) (`\(config)`\(k > 0 ? ", warm start from stage \(k)" : ""))" : "")
-            md += ": \(m["step"] ?? "?") steps; last logged loss \(fmt(m["loss"])) (T2I D3Diff + MMU next-token)"
-            if let h = lastLine(stageDirectory(k) + "/heldout.jsonl") {
+            md += ": \(heldOut?["step"] ?? m["step"] ?? "?") steps; last logged loss \(fmt(m["loss"])) (T2I D3Diff + MMU next-token)"
+            if let h = heldOut {
                 md += "; held-out masked-token loss \(fmt(h["held_out_t2i_mask"])), next-token loss \(fmt(h["held_out_ntp"]))"
             }
             md += ".\n"
