@@ -17,13 +17,19 @@ extension Tensor {
             precondition(mask.shape == [T, S] || mask.shape == [B, T, S], "attention: mask \(mask.shape) for T \(T), S \(S)")
         }
         let maskBatchStride = (mask?.rank == 3) ? T * S : 0
-        let probs = Tensor(uninitialized: [B, H, T, S])
         let out = Tensor(uninitialized: [B, T, E])
-        let qd = q.data, kd = k.data, vd = v.data, pd = probs.data, od = out.data
+        let qd = q.data, kd = k.data, vd = v.data, od = out.data
         let md = mask?.data
+        // Backward needs every head's probabilities; inference only needs one head's at a time,
+        // in a buffer small enough to stay in cache between the two products and the softmax.
+        let keepProbabilities = GradMode.isEnabled && (q.requiresGrad || k.requiresGrad || v.requiresGrad)
+        let probs = Tensor(uninitialized: keepProbabilities ? [B, H, T, S] : [0])
+        let pd = probs.data
         Threading.parallelSerialBLAS(B * H) { bh in
             let b = bh / H, h = bh % H
-            let P = pd + bh * T * S
+            let scratch = keepProbabilities ? nil : UnsafeMutablePointer<Float>.allocate(capacity: T * S)
+            defer { scratch?.deallocate() }
+            let P = scratch ?? pd + bh * T * S
             // scores[T, S] = q_h · k_hᵀ
             gemm(P, qd + b * T * E + h * Dh, kd + b * S * E + h * Dh, M: T, N: S, K: Dh, transB: true,
                  alpha: sc, lda: E, ldb: E, ldc: S)
