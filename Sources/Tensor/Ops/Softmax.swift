@@ -8,7 +8,7 @@
     while j < n {
         var v = load8(x + j, n - j, fill: -.infinity)
         if let mask { v += load8(mask + j, n - j); store8(v, x + j, n - j) }
-        top = pointwiseMax(top, v)
+        top.replace(with: v, where: v .> top)  // pointwiseMax is not specialised: a generic call per vector
         j += 8
     }
     let m = top.max()
@@ -34,7 +34,7 @@
 @inline(__always) func logSumExpRow(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     var top = SIMD8<Float>(repeating: -.infinity)
     var j = 0
-    while j < n { top = pointwiseMax(top, load8(x + j, n - j, fill: -.infinity)); j += 8 }
+    while j < n { let v = load8(x + j, n - j, fill: -.infinity); top.replace(with: v, where: v .> top); j += 8 }
     let m = top.max()
     if m == -.infinity { return m }
     var sum = SIMD8<Float>(repeating: 0)
