@@ -292,6 +292,17 @@ public final class ImageTokenizer: Layer, @unchecked Sendable {
         collectParameters(prefix, [("encoder", encoder), ("decoder", decoder)])
     }
 
+    /// Copies `other`'s encoder weights into this tokenizer, whose encoder settings must be the
+    /// same (a decoder retrained on a frozen encoder keeps every code).
+    public func adoptEncoder(of other: ImageTokenizer) throws {
+        guard other.config.sameEncoder(as: config) else {
+            throw ModelConfigError(field: nil, message: "the encoders differ (image_size, bits, channels, res_blocks or groups); only decoder settings may change")
+        }
+        for (to, from) in zip(encoder.parameters(prefix: "encoder"), other.encoder.parameters(prefix: "encoder")) {
+            to.tensor.data.update(from: from.tensor.data, count: from.tensor.count)
+        }
+    }
+
     // MARK: Tensors (training)
 
     /// Images [B, 3, S, S] in [-1, 1] → latents z [B, bits, S/4, S/4] (before quantisation).

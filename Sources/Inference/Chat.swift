@@ -78,16 +78,21 @@ public final class ChatSession {
     /// session continues where it was): the question and answer are fed through the cache as
     /// if the answer had just been decoded.
     public func replay(question: String, answer: String) throws {
-        let tokenizer = engine.directory.textTokenizer
-        var ids = pending + tokenizer.encode(ChatFormat.userPrefix)
-        ids += tokenizer.encode(ChatFormat.turnText(question)) + tokenizer.encode(ChatFormat.assistantPrefix)
-        ids += tokenizer.encode(ChatFormat.turnText(answer))
+        let ids = turnStart(question) + engine.directory.textTokenizer.encode(ChatFormat.turnText(answer))
         guard context.count + ids.count + 1 < engine.directory.config.maxSequenceLength else {
             throw InferenceError.invalidOption("the restored conversation does not fit the model's context (\(remaining) tokens left, the turn needs \(ids.count + 1))")
         }
         _ = feed(ids)
         pending = [engine.directory.model.vocab.eos]
         turns.append((question, answer))
+    }
+
+    /// What a turn feeds before its answer: the previous answer's pending tokens, then the
+    /// question in chat format up to the assistant prefix.
+    private func turnStart(_ question: String) -> [Int] {
+        let tokenizer = engine.directory.textTokenizer
+        return pending + tokenizer.encode(ChatFormat.userPrefix) + tokenizer.encode(ChatFormat.turnText(question))
+            + tokenizer.encode(ChatFormat.assistantPrefix)
     }
 
     /// Asks `question`, streaming the answer token by token; returns the whole answer.
@@ -98,8 +103,7 @@ public final class ChatSession {
         let model = engine.directory.model
         let vocab = model.vocab
         rng = RNG(seed: options.seed)
-        var ids = pending + tokenizer.encode(ChatFormat.userPrefix)
-        ids += tokenizer.encode(ChatFormat.turnText(question)) + tokenizer.encode(ChatFormat.assistantPrefix)
+        let ids = turnStart(question)
         guard context.count + ids.count < engine.directory.config.maxSequenceLength else {
             throw InferenceError.invalidOption("question too long: the conversation has \(remaining) tokens left, the question needs \(ids.count + 1) (clear the chat)")
         }
@@ -159,7 +163,7 @@ public final class ChatSession {
         if n == 1 { return Set(tokens) }
         let tail = tokens.suffix(n - 1)
         var banned = Set<Int>()
-        for start in 0...(tokens.count - n + 1) where start + n - 1 < tokens.count {
+        for start in 0..<(tokens.count - n + 1) {
             if tokens[start..<(start + n - 1)].elementsEqual(tail) { banned.insert(tokens[start + n - 1]) }
         }
         return banned

@@ -87,9 +87,6 @@ public struct BackendInfo: Equatable, Sendable {
     }
 }
 
-/// The engine side of the studio. The studio calls `load`, `generate`, `decode`, `openChat`,
-/// `ask` and `clearChat` from its one worker thread only, one at a time; `unknownWords` may be
-/// called from the UI thread at any time after `load` returned.
 /// One question and its answer in the chat the model is in.
 public struct ChatTurn: Codable, Equatable, Sendable {
     public var question: String
@@ -106,6 +103,9 @@ public enum ChatImage: Sendable {
     case file(String)
 }
 
+/// The engine side of the studio. The studio calls `load`, `generate`, `decode`, `openChat`,
+/// `ask` and `clearChat` from its one worker thread only, one at a time; `unknownWords` may be
+/// called from the UI thread at any time after `load` returned.
 public protocol StudioBackend: AnyObject {
     func load() throws -> BackendInfo
     /// Words the text tokenizer never saw, as character offsets into `prompt`.

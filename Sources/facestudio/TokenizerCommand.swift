@@ -140,12 +140,8 @@ extension TokenizerCommand {
         /// Copies a trained tokenizer's encoder weights into `tokenizer`, whose encoder settings
         /// must be the same.
         private func adoptEncoder(of directory: String, into tokenizer: ImageTokenizer) throws {
-            let source = try loadTokenizer(directory)
-            guard source.config.sameEncoder(as: tokenizer.config) else {
-                throw ValidationError("--encoder-from \(directory): its encoder (image_size, bits, channels, res_blocks, groups) differs from the config's; only decoder settings may change")
-            }
-            for (to, from) in zip(tokenizer.encoder.parameters(prefix: "encoder"), source.encoder.parameters(prefix: "encoder")) {
-                to.tensor.data.update(from: from.tensor.data, count: from.tensor.count)
+            do { try tokenizer.adoptEncoder(of: try loadTokenizer(directory)) } catch let e as ModelConfigError {
+                throw ValidationError("--encoder-from \(directory): \(e.message)")
             }
         }
 

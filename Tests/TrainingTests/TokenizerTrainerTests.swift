@@ -60,9 +60,10 @@ private func tinyRun() throws -> TokenizerTrainer {
         var model = base.tokenizer.config
         model.decoderChannels = [12, 24]; model.decoderNorm = .none
         let tokenizer = try ImageTokenizer(config: model, seed: 9)
-        for (to, from) in zip(tokenizer.encoder.parameters(prefix: "encoder"), base.tokenizer.encoder.parameters(prefix: "encoder")) {
-            to.tensor.data.update(from: from.tensor.data, count: from.tensor.count)
-        }
+        try tokenizer.adoptEncoder(of: base.tokenizer)
+        var otherEncoder = model
+        otherEncoder.channels = [4, 16]
+        #expect(throws: ModelConfigError.self) { try tokenizer.adoptEncoder(of: try ImageTokenizer(config: otherEncoder)) }
         let encoderBefore = tokenizer.encoder.parameters(prefix: "encoder").map(\.tensor.values)
         var training = base.config
         training.steps = 12; training.learningRate = 3e-3

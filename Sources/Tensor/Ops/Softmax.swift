@@ -19,8 +19,7 @@
     var sum = SIMD8<Float>(repeating: 0)
     j = 0
     while j < n {
-        var e = exp8(load8(x + j, n - j, fill: -.infinity) - m)
-        if n - j < 8 { for i in (n - j)..<8 { e[i] = 0 } }
+        let e = exp8(load8(x + j, n - j, fill: -.infinity) - m)  // padding lanes: exp(−inf) = 0
         store8(e, x + j, n - j)
         sum += e
         j += 8
