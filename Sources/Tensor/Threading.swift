@@ -4,12 +4,13 @@ import Foundation
 
 /// The engine's one threading plan for a small machine.
 ///
-/// - A single large matmul is one sgemm call that OpenBLAS spreads over `workers` threads
-///   (splitting rows ourselves into concurrent single-threaded calls measured ~40% slower).
-/// - Element-wise ops, norms and softmaxes are split into `workers` chunks by the engine.
-/// - Many small independent matmuls (attention heads, experts) run one per engine worker
-///   inside `parallelSerialBLAS`, which drops OpenBLAS to one thread for the duration, so
-///   the engine's threads and OpenBLAS's are never both busy at once.
+/// OpenBLAS always runs single-threaded; every bit of parallelism is the engine's own:
+/// - a large matmul is split into `workers` row (or column) blocks, one sgemm each (`gemm`);
+/// - element-wise ops, norms and softmaxes are split into `workers` chunks;
+/// - many small independent matmuls (attention heads) run one per worker.
+/// A region started inside another runs inline on its thread, so the two cores are never
+/// oversubscribed. (Letting OpenBLAS thread its own sgemms measured no faster than one thread
+/// on a MaskGIT step: its idle threads spin in sched_yield between the many small calls.)
 public enum Threading {
     /// Number of worker threads the engine uses (defaults to the core count, at most 8).
     public private(set) static var workers: Int = {
@@ -18,8 +19,15 @@ public enum Threading {
     }()
 
     private static let configured: Bool = {
-        openblas_set_num_threads(Int32(workers))
+        openblas_set_num_threads(1)
         return true
+    }()
+
+    /// Marks the threads that are running a region's body (any non-nil value).
+    private static let regionKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
     }()
 
     /// Call once before any BLAS work (every public op does it through `ensureConfigured`).
@@ -29,28 +37,34 @@ public enum Threading {
     public static func setWorkers(_ n: Int) {
         ensureConfigured()
         workers = max(1, min(n, 8))
-        openblas_set_num_threads(Int32(workers))
     }
 
-    /// Runs `body(i)` for `i` in `0..<count` across the workers, with OpenBLAS single-threaded
-    /// meanwhile: for loops whose bodies call BLAS on small independent problems.
-    public static func parallelSerialBLAS(_ count: Int, _ body: (Int) -> Void) {
+    /// Runs `body` with OpenBLAS threading its own calls over the workers: the benchmarks'
+    /// reference for "plain sgemm on this machine".
+    public static func withOpenBLASThreading<R>(_ body: () -> R) -> R {
         ensureConfigured()
-        if workers <= 1 || count <= 1 {
-            for i in 0..<count { body(i) }
-            return
-        }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(workers)) }
-        parallelFor(count, body)
+        openblas_set_num_threads(Int32(workers))
+        defer { openblas_set_num_threads(1) }
+        return body()
+    }
+
+    /// Whether the calling thread is already running one part of a parallel region.
+    public static var insideRegion: Bool { pthread_getspecific(regionKey) != nil }
+
+    /// How many parts a region of `count` items (at least `minChunk` each) is split into here.
+    @inline(__always)
+    public static func parts(_ count: Int, minChunk: Int = 1) -> Int {
+        if workers <= 1 || insideRegion { return 1 }
+        return min(workers, max(1, count / max(1, minChunk)))
     }
 
     /// Runs `body(chunkStart, chunkEnd)` over `0..<count` in at most `workers` contiguous chunks.
-    /// Work smaller than `minChunk` per worker stays on the calling thread.
+    /// Work smaller than `minChunk` per worker, or a region inside another, stays on the
+    /// calling thread.
     @inline(__always)
     public static func parallelChunks(_ count: Int, minChunk: Int = 1, _ body: (Int, Int) -> Void) {
         ensureConfigured()
-        let parts = min(workers, max(1, count / max(1, minChunk)))
+        let parts = parts(count, minChunk: minChunk)
         if parts <= 1 {
             if count > 0 { body(0, count) }
             return
@@ -58,7 +72,11 @@ public enum Threading {
         DispatchQueue.concurrentPerform(iterations: parts) { p in
             let lo = count * p / parts
             let hi = count * (p + 1) / parts
-            if hi > lo { body(lo, hi) }
+            guard hi > lo else { return }
+            let outer = pthread_getspecific(regionKey)
+            pthread_setspecific(regionKey, UnsafeRawPointer(bitPattern: 1))
+            body(lo, hi)
+            pthread_setspecific(regionKey, outer)
         }
     }
 

@@ -35,7 +35,7 @@ public enum CorpusBuilder {
         }
         let progress = ProgressLine(label: "encode images", total: images.count, unit: "img", enabled: showProgress)
         let results = ResultBox(count: images.count)
-        Threading.parallelSerialBLAS(images.count) { i in
+        Threading.parallelFor(images.count) { i in
             let item = images[i]
             do {
                 let image = try PNGCodec.read(path: dir + "/" + item.path)

@@ -377,7 +377,7 @@ public struct TokenizerEvaluation: Codable, Sendable {
     }
 
     /// Encodes and decodes every image (batch 1 on the inference path, images spread over the
-    /// engine's workers with OpenBLAS single-threaded meanwhile).
+    /// engine's workers).
     public static func evaluate(tokenizer: ImageTokenizer, images: TokenizerImageSet,
                                 progress: ((Int) -> Void)? = nil) throws -> (TokenizerEvaluation, reconstructions: [RGBImage]) {
         let n = images.count
@@ -388,7 +388,7 @@ public struct TokenizerEvaluation: Codable, Sendable {
         defer { psnr.deallocate(); codes.deinitialize(); codes.deallocate(); recs.deinitialize(); recs.deallocate() }
         let failure = ErrorSlot()
         let done = Counter()
-        Threading.parallelSerialBLAS(n) { i in
+        Threading.parallelFor(n) { i in
             do {
                 let original = images.image(i)
                 let c = try tokenizer.encode(original)

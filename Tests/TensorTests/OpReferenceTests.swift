@@ -4,7 +4,9 @@ import TestSupport
 
 /// Fast kernels against naive references, and forward values against hand-computed ones.
 @Suite struct OpReferenceTests {
-    @Test(arguments: [(1, 7, 5), (3, 4, 6), (65, 33, 17), (128, 96, 80)])
+    // The last three are big enough to be split over the workers: by rows, by columns, and a
+    // one-row gemv by columns.
+    @Test(arguments: [(1, 7, 5), (3, 4, 6), (65, 33, 17), (128, 96, 80), (300, 70, 64), (40, 400, 64), (1, 2048, 192)])
     func gemmMatchesNaive(M: Int, N: Int, K: Int) {
         for ta in [false, true] {
             for tb in [false, true] {
@@ -15,6 +17,39 @@ import TestSupport
                 #expect(maxDiff(fast, slow) < 1e-4 * Float(K), "M \(M) N \(N) K \(K) ta \(ta) tb \(tb)")
             }
         }
+    }
+
+    /// Split products address blocks of strided operands (a head inside [T, H·Dh] rows).
+    @Test func splitGemmHonoursLeadingDimensions() {
+        let M = 200, N = 96, K = 48, lda = 210, ldb = 112, ldc = 130
+        for (ta, tb) in [(false, false), (true, true), (false, true)] {
+            let a = rand([ta ? K : M, lda], seed: 3), b = rand([tb ? N : K, ldb], seed: 4)
+            let fast = Tensor(filled: 0.5, shape: [M, ldc])
+            gemm(fast.data, a.data, b.data, M: M, N: N, K: K, transA: ta, transB: tb, alpha: 1, beta: 0.5, lda: lda, ldb: ldb, ldc: ldc)
+            for i in 0..<M {
+                for j in 0..<N {
+                    var acc: Float = 0
+                    for k in 0..<K { acc += (ta ? a.data[k * lda + i] : a.data[i * lda + k]) * (tb ? b.data[j * ldb + k] : b.data[k * ldb + j]) }
+                    #expect(abs(fast.data[i * ldc + j] - (acc + 0.25)) < 1e-3, "ta \(ta) tb \(tb) at \(i),\(j)")
+                }
+                for j in N..<ldc { #expect(fast.data[i * ldc + j] == 0.5, "column \(j) beyond N was written") }
+            }
+        }
+    }
+
+    /// A region started inside another runs inline on its thread (no oversubscription).
+    @Test func nestedRegionsRunInline() {
+        let inner = UnsafeMutableBufferPointer<Int>.allocate(capacity: 8)
+        defer { inner.deallocate() }
+        inner.initialize(repeating: -1)
+        Threading.parallelFor(8) { i in
+            var parts = 0
+            Threading.parallelChunks(100) { _, _ in parts += 1 }  // not thread-safe if it were split
+            inner[i] = parts
+            #expect(Threading.insideRegion || Threading.workers == 1)
+        }
+        #expect(Array(inner) == [Int](repeating: 1, count: 8))
+        #expect(!Threading.insideRegion)
     }
 
     @Test func broadcastValues() {

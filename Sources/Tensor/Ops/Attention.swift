@@ -25,7 +25,7 @@ extension Tensor {
         let keepProbabilities = GradMode.isEnabled && (q.requiresGrad || k.requiresGrad || v.requiresGrad)
         let probs = Tensor(uninitialized: keepProbabilities ? [B, H, T, S] : [0])
         let pd = probs.data
-        Threading.parallelSerialBLAS(B * H) { bh in
+        Threading.parallelFor(B * H) { bh in
             let b = bh / H, h = bh % H
             let scratch = keepProbabilities ? nil : UnsafeMutablePointer<Float>.allocate(capacity: T * S)
             defer { scratch?.deallocate() }
@@ -45,7 +45,7 @@ extension Tensor {
             let gq = q.requiresGrad ? q.gradBuffer().data : nil
             let gk = k.requiresGrad ? k.gradBuffer().data : nil
             let gv = v.requiresGrad ? v.gradBuffer().data : nil
-            Threading.parallelSerialBLAS(B * H) { bh in
+            Threading.parallelFor(B * H) { bh in
                 let b = bh / H, h = bh % H
                 let P = pd + bh * T * S
                 let dO = go + b * T * E + h * Dh
