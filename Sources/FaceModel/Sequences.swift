@@ -12,12 +12,16 @@ public struct SequenceLayout: Sendable {
     public var textTargets: [Int]
     /// First index after `<|eoi|>` (MMU text starts here; T2I ends here).
     public var textStart: Int
+    /// Rotary position of every index when it is not the index itself (a T2I sequence with a
+    /// shortened text segment keeps the image at the positions it was trained at).
+    public var positions: [Int]?
 
     public var count: Int { ids.count }
 
-    public init(task: Task, ids: [Int], imageRange: Range<Int>, isPad: [Bool], textTargets: [Int], textStart: Int) {
+    public init(task: Task, ids: [Int], imageRange: Range<Int>, isPad: [Bool], textTargets: [Int], textStart: Int,
+                positions: [Int]? = nil) {
         self.task = task; self.ids = ids; self.imageRange = imageRange; self.isPad = isPad
-        self.textTargets = textTargets; self.textStart = textStart
+        self.textTargets = textTargets; self.textStart = textStart; self.positions = positions
     }
 }
 
@@ -42,22 +46,33 @@ public struct SequenceBuilder: Sendable {
 
     /// `<|t2i|> <|bos|> text… <|eos|> [pad…] <|soi|> img×N <|eoi|>`.
     /// `text` is truncated to fit; `imageIDs` are unified ids (codes already offset, or mask).
-    /// Returns the layout and whether the prompt was truncated.
-    public func t2i(text: [Int], imageIDs: [Int]) -> (SequenceLayout, truncated: Bool) {
+    /// `promptSlots` shortens the text segment (`<|bos|>` to the last pad) below `promptLength`
+    /// (see `promptSlots(_:)`); the image keeps its positions. Returns the layout and whether
+    /// the prompt was truncated.
+    public func t2i(text: [Int], imageIDs: [Int], promptSlots: Int? = nil) -> (SequenceLayout, truncated: Bool) {
         precondition(imageIDs.count == imageTokens, "t2i: \(imageIDs.count) image ids, expected \(imageTokens)")
-        let room = promptLength - 2
-        let kept = Array(text.prefix(room))
+        let slots = promptSlots ?? promptLength
+        let kept = Array(text.prefix(promptLength - 2))
+        precondition(kept.count + 2 <= slots && slots <= promptLength, "t2i: \(kept.count) text tokens do not fit \(slots) slots")
         var ids = [vocab.t2i, vocab.bos] + kept + [vocab.eos]
         var isPad = [Bool](repeating: false, count: ids.count)
-        while ids.count < 1 + promptLength { ids.append(vocab.pad); isPad.append(true) }
+        while ids.count < 1 + slots { ids.append(vocab.pad); isPad.append(true) }
         ids.append(vocab.soi); isPad.append(false)
         let start = ids.count
         ids += imageIDs
         ids.append(vocab.eoi)
         isPad += [Bool](repeating: false, count: imageTokens + 1)
+        let positions = slots == promptLength ? nil : Array(0..<(1 + slots)) + Array((1 + promptLength)..<t2iLength)
         let layout = SequenceLayout(task: .t2i, ids: ids, imageRange: start..<(start + imageTokens), isPad: isPad,
-                                    textTargets: [], textStart: ids.count)
+                                    textTargets: [], textStart: ids.count, positions: positions)
         return (layout, kept.count < text.count)
+    }
+
+    /// The shortest text segment that holds every prompt of a batch (after truncation).
+    /// Padding attends to nothing and nothing attends to it, so a batch built with this many
+    /// slots gives the same outputs as one with all `promptLength`, on less work.
+    public func promptSlots(_ texts: [[Int]]) -> Int {
+        min(promptLength, (texts.map(\.count).max() ?? 0) + 2)
     }
 
     /// One chat turn: the user's question and, when known, the assistant's answer.

@@ -19,7 +19,7 @@ public final class Attention: Layer {
         heads = c.heads; rotaryDims = c.rotaryDims; ropeBase = c.ropeBase
     }
 
-    /// x [B, T, d] at `positions` (T entries); `mask` additive [B, T, S]. With a cache, the
+    /// x [B, T, d] at `positions` (T entries, or B·T: one list per sequence); `mask` additive [B, T, S]. With a cache, the
     /// new keys/values are appended to it and attention covers cached + new positions.
     func callAsFunction(_ x: Tensor, positions: [Int], mask: Tensor, cache: LayerKVCache? = nil) -> Tensor {
         var q = wq(x), k = wk(x)
@@ -195,7 +195,15 @@ public final class UnifiedModel: Layer {
         precondition(layouts.allSatisfy { $0.count == T && $0.task == task }, "forward: a batch must share task and length")
         precondition(conditioning == nil || conditioning!.count == B, "forward: \(conditioning!.count) conditionings for \(B) sequences")
         let mask = explicitMask ?? Tensor(shape: [B, T, T], values: layouts.flatMap(SequenceBuilder.attentionMask))
-        let positions = Array(positionOffset..<(positionOffset + T))
+        // Rotary positions: the layouts' own when they carry them (one list per sequence), else
+        // consecutive from the cache's length.
+        let positions: [Int]
+        if layouts.contains(where: { $0.positions != nil }) {
+            precondition(positionOffset == 0, "forward: explicit positions with a filled cache")
+            positions = layouts.flatMap { $0.positions ?? Array(0..<T) }
+        } else {
+            positions = Array(positionOffset..<(positionOffset + T))
+        }
         // Incremental when the cache already holds positions: routing then comes from the cache.
         let incremental = (cache?.length ?? 0) > 0
         var sequence: SequenceContext? = nil

@@ -128,10 +128,12 @@ extension Engine {
         for k in 0..<options.steps {
             if cancel?.isCancelled == true { throw InferenceError.cancelled }
             let ids = state.known.map { $0.map { v.imageOffset + $0 } ?? v.mask }
-            let (cond, cut) = builder.t2i(text: promptIDs, imageIDs: ids)
+            // The text segment only as long as the prompt needs (no rows of padding to compute).
+            let slots = builder.promptSlots([promptIDs])
+            let (cond, cut) = builder.t2i(text: promptIDs, imageIDs: ids, promptSlots: slots)
             truncated = cut
             var layouts = [cond]
-            if options.cfg > 0 { layouts.append(builder.t2i(text: [], imageIDs: ids).0) }
+            if options.cfg > 0 { layouts.append(builder.t2i(text: [], imageIDs: ids, promptSlots: slots).0) }
             let T = cond.count
             let imageRows = Array(cond.imageRange)
             // The noise expert reads the current mask ratio; both CFG rows share it, so its

@@ -187,14 +187,20 @@ public final class UnifiedTrainer {
         let v = model.vocab
         var layouts: [SequenceLayout] = [], draws: [MaskDraw] = [], conditioning: [SequenceConditioning] = []
         var rows: [Int] = [], targets: [Int] = [], imageOfRow: [Int] = [], balanceRows: [Int] = []
-        let T = builder.t2iLength
-        for b in 0..<config.t2iBatch {
+        // Draws first, then layouts with a text segment as long as the batch's longest prompt.
+        var drawn: [(example: T2IExample, draw: MaskDraw, text: [Int])] = []
+        for _ in 0..<config.t2iBatch {
             let example = corpus.t2i[rng.int(corpus.t2i.count)]
             let draw = D3Diff.drawMask(imageTokens: model.config.imageTokens, rng: &rng)
             let dropPrompt = rng.uniform() < config.conditionDropout
+            drawn.append((example, draw, dropPrompt ? [] : example.prompt))
+        }
+        let slots = builder.promptSlots(drawn.map(\.text))
+        let T = builder.t2iLength - builder.promptLength + slots
+        for (b, (example, draw, text)) in drawn.enumerated() {
             var ids = example.codes.map { v.imageOffset + $0 }
             for p in draw.positions { ids[p] = v.mask }
-            let layout = builder.t2i(text: dropPrompt ? [] : example.prompt, imageIDs: ids).0
+            let layout = builder.t2i(text: text, imageIDs: ids, promptSlots: slots).0
             for p in draw.positions {
                 rows.append(b * T + layout.imageRange.lowerBound + p)
                 targets.append(example.codes[p])

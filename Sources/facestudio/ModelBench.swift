@@ -28,10 +28,12 @@ struct ModelBench {
     }
 
     /// Milliseconds per MaskGIT step and per image (K = 12, CFG on, preview decode included).
+    static let generationPrompt = "a smiling young woman with long wavy blond hair, green eyes and round eyeglasses"
+
     func generation() throws -> (stepMs: Double, imageMs: Double) {
         var options = GenerateOptions()
         options.previews = true
-        let prompt = "a smiling young woman with long wavy blond hair, green eyes and round eyeglasses"
+        let prompt = ModelBench.generationPrompt
         _ = try engine.generate(prompt: prompt, options: options)  // warm-up
         var best = Double.infinity
         for seed in 1...2 {
@@ -100,8 +102,9 @@ struct ModelBench {
         let t0 = Bench.now()
         for _ in 0..<steps { tokens += trainer.trainStep().tokens }
         let seconds = Bench.now() - t0
-        // (6·N_active + 12·L·T·d) FLOPs per token, T ≈ the T2I sequence length.
-        let T = Double(SequenceBuilder(config: c).t2iLength)
+        // (6·N_active + 12·L·T·d) FLOPs per token, T ≈ the T2I sequence length (40-token prompts).
+        let builder = SequenceBuilder(config: c)
+        let T = Double(builder.t2iLength - builder.promptLength + builder.promptSlots([[Int](repeating: 0, count: 40)]))
         let flopsPerToken = 6 * activeParameters + 12 * Double(c.layers) * T * Double(c.dModel)
         let perS = Double(tokens) / seconds
         return (perS, perS * flopsPerToken / 1e9 / sgemmPeak)
@@ -114,11 +117,14 @@ struct ModelBench {
         return Double(c.layers) * (4 * Double(c.dModel * c.dModel) + Double(c.sharedExperts + c.expertsPerToken) * expert)
     }
 
-    /// Model FLOPs of one MaskGIT step with CFG: the forward pass over both T2I rows
-    /// (2·N_active + 4·L·T·d per token) and the image-code logits of both rows' image slots.
+    /// Model FLOPs of one MaskGIT step with CFG on the bench's prompt: the forward pass over
+    /// both T2I rows (2·N_active + 4·L·T·d per token, T the length the prompt needs) and the
+    /// image-code logits of both rows' image slots.
     var maskgitStepFLOPs: Double {
         let c = engine.directory.config
-        let T = Double(SequenceBuilder(config: c).t2iLength), d = Double(c.dModel)
+        let builder = SequenceBuilder(config: c)
+        let slots = builder.promptSlots([engine.directory.textTokenizer.encode(ModelBench.generationPrompt)])
+        let T = Double(builder.t2iLength - builder.promptLength + slots), d = Double(c.dModel)
         let body = T * (2 * activeParameters + 4 * Double(c.layers) * T * d)
         let head = Double(c.imageTokens) * 2 * d * Double(c.imageCodebookSize)
         return 2 * (body + head)

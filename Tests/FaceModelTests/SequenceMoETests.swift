@@ -250,6 +250,39 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         #expect(maxDiff(implicit, other) > 0)
     }
 
+    /// A T2I batch whose text segment is only as long as its longest prompt gives the same
+    /// hidden states at every non-pad position, and the same routing, as the full-length batch.
+    @Test func shortTextSegmentEqualsTheFullLengthSequence() {
+        let model = decisiveModel(seed: 8)
+        let v = model.vocab
+        var ids = [2, 4, 6, 1].map { v.imageOffset + $0 }
+        ids[0] = v.mask
+        let texts = [[3, 4], []]  // a prompt and CFG's empty one
+        let slots = builder.promptSlots(texts)
+        #expect(slots == 4 && builder.promptLength == 6)
+        let full = texts.map { builder.t2i(text: $0, imageIDs: ids).0 }
+        let short = texts.map { builder.t2i(text: $0, imageIDs: ids, promptSlots: slots).0 }
+        #expect(short[0].count == full[0].count - 2)
+        #expect(short[0].positions![short[0].imageRange] == ArraySlice(full[0].imageRange))
+        let ratio = SequenceConditioning.maskRatio(0.25)
+        let (hf, rf) = GradMode.withoutGrad { model.forward(full, conditioning: [ratio, ratio]) }
+        let (hs, rs) = GradMode.withoutGrad { model.forward(short, conditioning: [ratio, ratio]) }
+        #expect(rf.sequenceRouting.map(\.chosen) == rs.sequenceRouting.map(\.chosen))
+        for (a, b) in zip(rf.sequenceRouting, rs.sequenceRouting) {
+            #expect(zip(a.gates, b.gates).allSatisfy { abs($0 - $1) < 1e-5 })
+        }
+        let d = model.config.dModel, Tf = full[0].count, Ts = short[0].count
+        for b in 0..<2 {
+            for i in 0..<Tf where !full[b].isPad[i] {
+                let j = i < 1 + slots ? i : i - (Tf - Ts)
+                #expect(!short[b].isPad[j] && short[b].ids[j] == full[b].ids[i])
+                for c in 0..<d {
+                    #expect(abs(hf.data[(b * Tf + i) * d + c] - hs.data[(b * Ts + j) * d + c]) < 1e-5, "sequence \(b) position \(i)")
+                }
+            }
+        }
+    }
+
     /// Decoding token by token with a KV cache equals the full recompute with the sequence MoE
     /// on: the routing is decided from the image prefix, which the conversation cannot change.
     @Test func kvCachedDecodingEqualsFullRecompute() {

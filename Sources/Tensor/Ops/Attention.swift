@@ -25,7 +25,9 @@ extension Tensor {
         let keepProbabilities = GradMode.isEnabled && (q.requiresGrad || k.requiresGrad || v.requiresGrad)
         let probs = Tensor(uninitialized: keepProbabilities ? [B, H, T, S] : [0])
         let pd = probs.data
-        Threading.parallelFor(B * H) { bh in
+        // Heads per worker: all on one thread when they are tiny (a decoding step's single row).
+        let headsPerPart = max(1, (1 << 16) / max(1, T * S * Dh))
+        Threading.parallelChunks(B * H, minChunk: headsPerPart) { lo, hi in for bh in lo..<hi {
             let b = bh / H, h = bh % H
             let scratch = keepProbabilities ? nil : UnsafeMutablePointer<Float>.allocate(capacity: T * S)
             defer { scratch?.deallocate() }
@@ -38,7 +40,7 @@ extension Tensor {
             }
             // out_h[T, Dh] = P · v_h
             gemm(od + b * T * E + h * Dh, P, vd + b * S * E + h * Dh, M: T, N: Dh, K: S, ldb: E, ldc: E)
-        }
+        } }
         return Tensor.result(out, inputs: [q, k, v]) { o in
             withExtendedLifetime(probs) {}  // the closure owns the saved probabilities
             let go = o.grad!.data
