@@ -225,7 +225,7 @@ public final class ImageEncoders: @unchecked Sendable {
         guard tokenizer.vocabSize == config.clip.textVocabSize else {
             throw ModelDirectoryError("\(tokenizerPath): \(tokenizer.vocabSize) ids, \(configFile) says clip.text_vocab_size \(config.clip.textVocabSize)")
         }
-        let encoders = ImageEncoders(config: config, textTokenizer: tokenizer)
+        let encoders = WeightInit.skipped { ImageEncoders(config: config, textTokenizer: tokenizer) }
         for kind in EncoderKind.allCases { try encoders.loadWeights(kind, directory: directory) }
         return encoders
     }

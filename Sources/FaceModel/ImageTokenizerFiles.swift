@@ -14,7 +14,7 @@ extension ImageTokenizer {
     /// with its shape, with nothing left over. Errors name the file and the field or tensor.
     public static func load(directory: String) throws -> ImageTokenizer {
         let config = try ImageTokenizerConfig.load(path: directory + "/" + configFileName)
-        let tokenizer = try ImageTokenizer(config: config)
+        let tokenizer = try WeightInit.skipped { try ImageTokenizer(config: config) }
         let file = try SafetensorsFile(path: directory + "/" + weightsFileName)
         try tokenizer.allParameters.load(from: file)
         return tokenizer

@@ -44,7 +44,8 @@ public struct ModelDirectory {
         } else {
             encoders = nil
         }
-        model = UnifiedModel(config: config)
+        let modelConfig = config
+        model = WeightInit.skipped { UnifiedModel(config: modelConfig) }
         try model.allParameters.load(from: SafetensorsFile(path: path + "/" + ModelDirectory.weightsFile))
     }
 

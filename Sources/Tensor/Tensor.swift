@@ -48,6 +48,28 @@ public enum GradMode {
     }
 }
 
+/// Layers built inside `WeightInit.skipped` get zero weights instead of random ones: a model
+/// about to be loaded from a file skips drawing ~10⁷ normals (a quarter of a 12-step
+/// `generate` went there).
+public enum WeightInit {
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+
+    /// True inside `skipped` on this thread.
+    public static var isSkipped: Bool { pthread_getspecific(key) != nil }
+
+    /// Builds with zero weights; every parameter must then be loaded (strict loads check it).
+    public static func skipped<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = pthread_getspecific(key)
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(key, previous) }
+        return try body()
+    }
+}
+
 /// One recorded operation: the inputs it read and how to push its output's gradient to them.
 struct GraphNode {
     let inputs: [Tensor]
@@ -112,7 +134,11 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// Normal(0, std) initialisation from a seeded generator.
     public static func randn(_ shape: [Int], std: Float = 1, rng: inout RNG, requiresGrad: Bool = false) -> Tensor {
         let t = Tensor(uninitialized: shape)
-        for i in 0..<t.count { t.data[i] = rng.normal() * std }
+        if WeightInit.isSkipped {
+            t.data.update(repeating: 0, count: t.count)
+        } else {
+            for i in 0..<t.count { t.data[i] = rng.normal() * std }
+        }
         t.requiresGrad = requiresGrad
         return t
     }
@@ -120,7 +146,11 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// Uniform(lo, hi) initialisation from a seeded generator.
     public static func uniform(_ shape: [Int], lo: Float, hi: Float, rng: inout RNG, requiresGrad: Bool = false) -> Tensor {
         let t = Tensor(uninitialized: shape)
-        for i in 0..<t.count { t.data[i] = lo + (hi - lo) * rng.uniform() }
+        if WeightInit.isSkipped {
+            t.data.update(repeating: 0, count: t.count)
+        } else {
+            for i in 0..<t.count { t.data[i] = lo + (hi - lo) * rng.uniform() }
+        }
         t.requiresGrad = requiresGrad
         return t
     }

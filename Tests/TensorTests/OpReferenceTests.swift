@@ -52,6 +52,17 @@ import TestSupport
         #expect(!Threading.insideRegion)
     }
 
+    /// Layers built for loading skip the random draws; outside the scope they are random again.
+    @Test func skippedWeightInitGivesZerosOnlyInsideItsScope() {
+        var rng = RNG(seed: 5)
+        let skipped = WeightInit.skipped { Linear(8, 4, rng: &rng) }
+        #expect(skipped.weight.values.allSatisfy { $0 == 0 })
+        #expect(rng == RNG(seed: 5))
+        let drawn = Linear(8, 4, rng: &rng)
+        #expect(drawn.weight.values.contains { $0 != 0 })
+        #expect(!WeightInit.isSkipped)
+    }
+
     @Test func broadcastValues() {
         let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
         let b = Tensor(shape: [3], values: [10, 20, 30])
