@@ -303,6 +303,20 @@ public final class ImageTokenizer: Layer, @unchecked Sendable {
         }
     }
 
+    /// A hash of what decides the codes: the encoder-side settings and the encoder's weights.
+    /// Cached image codes stay valid across decoder-only retraining (`--encoder-from`).
+    public var encoderFingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        func mix<T>(_ value: T) { withUnsafeBytes(of: value) { for b in $0 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 } } }
+        let c = config
+        for v in [c.imageSize, c.bits, c.groups] + c.channels + [-1] + c.resBlocks { mix(v) }
+        for p in encoder.parameters(prefix: "encoder") {
+            for v in p.tensor.shape { mix(v) }
+            for i in 0..<p.tensor.count { mix(p.tensor.data[i].bitPattern) }
+        }
+        return String(hash, radix: 16)
+    }
+
     // MARK: Tensors (training)
 
     /// Images [B, 3, S, S] in [-1, 1] → latents z [B, bits, S/4, S/4] (before quantisation).

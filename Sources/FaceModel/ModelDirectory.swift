@@ -104,17 +104,6 @@ extension ModelDirectory {
     public static func imageTokenizerFiles(directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("image_tokenizer") }.sorted()
     }
-
-    /// A hash of the image tokenizer's files: cached image codes are valid only for the same one.
-    public static func imageTokenizerFingerprint(directory: String) throws -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-        for name in try imageTokenizerFiles(directory: directory) {
-            for byte in Array(name.utf8) + (try AtomicFile.read(path: directory + "/" + name)) {
-                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-            }
-        }
-        return String(hash, radix: 16)
-    }
 }
 
 public struct ModelDirectoryError: Error, CustomStringConvertible {

@@ -106,7 +106,7 @@ struct UnifiedRun {
         let images = try CorpusBuilder.images(dataDirectory: data)
         let codes = try CorpusBuilder.imageCodes(
             dataDirectory: data, images: images, tokens: modelConfig.imageTokens, cachePath: cache + "/image_codes.bin",
-            fingerprint: try ModelDirectory.imageTokenizerFingerprint(directory: imageTokenizerDirectory), showProgress: !quiet) { image in try imageTokenizer.encode(image) }
+            fingerprint: imageTokenizer.encoderFingerprint, showProgress: !quiet) { image in try imageTokenizer.encode(image) }
         // The sequence-level MoE's CLIP and face experts read the frozen encoders' embeddings.
         var embeddings: [String: ImageEmbeddings]? = nil
         if modelConfig.sequenceMoE {

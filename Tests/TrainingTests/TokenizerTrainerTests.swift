@@ -76,6 +76,11 @@ private func tinyRun() throws -> TokenizerTrainer {
         #expect(tokenizer.encoder.parameters(prefix: "encoder").map(\.tensor.values) == encoderBefore)
         let image = gradientImages(count: 1, side: 16)[0]
         #expect(try tokenizer.encode(image) == (try base.tokenizer.encode(image)))
+        // Same codes, same cache key; another encoder weight, another key.
+        #expect(tokenizer.encoderFingerprint == base.tokenizer.encoderFingerprint)
+        tokenizer.encoder.parameters(prefix: "encoder")[0].tensor.data[0] += 1
+        #expect(tokenizer.encoderFingerprint != base.tokenizer.encoderFingerprint)
+        tokenizer.encoder.parameters(prefix: "encoder")[0].tensor.data[0] -= 1
 
         let path = NSTemporaryDirectory() + "tokenizer-decoder-only-\(getpid()).safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }
