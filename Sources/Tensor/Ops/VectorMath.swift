@@ -31,7 +31,11 @@ public func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
 /// tanh for eight lanes through one `exp8` (|error| < 1e-6).
 @inlinable @inline(__always)
 public func tanh8(_ u: SIMD8<Float>) -> SIMD8<Float> {
-    let e = exp8(2 * u.clamped(lowerBound: SIMD8(repeating: -9), upperBound: SIMD8(repeating: 9)))
+    // replace(with:where:) rather than clamped(): the latter is an unspecialised generic call.
+    var x = u
+    x.replace(with: -9, where: u .< -9)
+    x.replace(with: 9, where: u .> 9)
+    let e = exp8(2 * x)
     return (e - 1) / (e + 1)
 }
 
