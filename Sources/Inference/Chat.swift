@@ -119,7 +119,9 @@ public final class ChatSession {
             for banned in Self.repeatingTokens(after: produced, n: options.noRepeatNgram) { logits[banned] = -.infinity }
             let next = sample(textLogits: logits, options: options)
             if next == vocab.eos { pending = [vocab.eos]; break }
-            let piece = stream.push(next)
+            // The answer's first token carries the space after "ASSISTANT:"; nobody wants to see it.
+            var piece = stream.push(next)
+            if answer.isEmpty { piece = String(piece.drop(while: \.isWhitespace)) }
             answer += piece
             onToken?(TokenEvent(text: piece, tokenID: next, routing: RoutingTrace(group: .mmu, record: record, rows: [0])))
             produced.append(next)
@@ -127,7 +129,8 @@ public final class ChatSession {
             if produced.count >= options.maxTokens || context.count + 2 >= limit { pending = [next, vocab.eos]; break }
             (hidden, record) = feed([next])
         }
-        let tail = stream.finish()
+        var tail = stream.finish()
+        if answer.isEmpty { tail = String(tail.drop(while: \.isWhitespace)) }
         if !tail.isEmpty { answer += tail; onToken?(TokenEvent(text: tail, tokenID: -1, routing: RoutingTrace(group: .mmu, record: record, rows: [0]))) }
         turns.append((question, answer))
         if cancel?.isCancelled == true { throw InferenceError.cancelled }
