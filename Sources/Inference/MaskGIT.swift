@@ -54,7 +54,8 @@ public struct GenerationResult: Sendable {
 }
 
 /// MaskGIT's bookkeeping, independent of the network: which slots are known, how many stay
-/// masked after each step, and which to re-mask. `logits` are the guided logits [N, C].
+/// masked after each step, and which to re-mask. `logits` are the guided logits of the
+/// unknown slots only, [unknownSlots.count, C] in slot order (known slots need none).
 struct MaskGITState {
     let slots: Int
     let codebook: Int
@@ -69,6 +70,8 @@ struct MaskGITState {
     }
 
     var unknownCount: Int { known.reduce(0) { $0 + ($1 == nil ? 1 : 0) } }
+    /// The slots still masked, ascending: the rows `step` expects logits for.
+    var unknownSlots: [Int] { known.indices.filter { known[$0] == nil } }
 
     /// Samples every unknown slot, keeps the most confident, and returns the guesses, the
     /// probability of each guess, and the slots revealed.
@@ -80,22 +83,37 @@ struct MaskGITState {
         var confidence = [Float](repeating: .infinity, count: slots)
         let r = Double(k + 1) / Double(steps)
         let noise = options.temperature * Float(1 - r)
-        var unknown: [Int] = []
+        let unknown = unknownSlots
+        precondition(logits.count == unknown.count * C, "MaskGIT step: \(logits.count) logits for \(unknown.count) unknown slots")
+        for i in 0..<slots { if let code = known[i] { codes[i] = code } }
         var p = [Float](repeating: 0, count: C)
-        for i in 0..<slots {
-            if let code = known[i] { codes[i] = code; continue }
-            unknown.append(i)
-            // Softmax at the sampling temperature, then one categorical draw.
-            var maxLogit = -Float.infinity
-            for c in 0..<C { maxLogit = max(maxLogit, logits[i * C + c]) }
-            var total: Float = 0
-            for c in 0..<C { p[c] = expf((logits[i * C + c] - maxLogit) / options.sampleTemperature); total += p[c] }
-            var u = rng.uniform() * total
-            var pick = C - 1
-            for c in 0..<C { u -= p[c]; if u < 0 { pick = c; break } }
-            codes[i] = pick
-            probability[i] = p[pick] / total
-            confidence[i] = logf(max(probability[i], 1e-30)) + noise * rng.gumbel()
+        let invT = 1 / options.sampleTemperature
+        logits.withUnsafeBufferPointer { all in
+            p.withUnsafeMutableBufferPointer { p in
+                for (row, i) in unknown.enumerated() {
+                    // Softmax at the sampling temperature, then one categorical draw.
+                    let l = all.baseAddress! + row * C
+                    var top = SIMD8<Float>(repeating: -.infinity)
+                    var c = 0
+                    while c < C { let v = load8(l + c, C - c, fill: -.infinity); top.replace(with: v, where: v .> top); c += 8 }
+                    let maxLogit = top.max()
+                    var sum = SIMD8<Float>(repeating: 0)
+                    c = 0
+                    while c < C {
+                        let e = exp8((load8(l + c, C - c, fill: -.infinity) - maxLogit) * invT)
+                        store8(e, p.baseAddress! + c, C - c)
+                        sum += e
+                        c += 8
+                    }
+                    let total = sum.sum()
+                    var u = rng.uniform() * total
+                    var pick = C - 1
+                    for c in 0..<C { u -= p[c]; if u < 0 { pick = c; break } }
+                    codes[i] = pick
+                    probability[i] = p[pick] / total
+                    confidence[i] = logf(max(probability[i], 1e-30)) + noise * rng.gumbel()
+                }
+            }
         }
         // Keep-masked count from the schedule; the initial unknown count is every slot.
         var stayMasked = 0
@@ -136,16 +154,18 @@ extension Engine {
             if options.cfg > 0 { layouts.append(builder.t2i(text: [], imageIDs: ids, promptSlots: slots).0) }
             let T = cond.count
             let imageRows = Array(cond.imageRange)
+            // Logits only where a code is still to be drawn.
+            let unknownRows = state.unknownSlots.map { cond.imageRange.lowerBound + $0 }
             // The noise expert reads the current mask ratio; both CFG rows share it, so its
             // resampler runs once per step.
             let ratio = SequenceConditioning.maskRatio(Float(state.unknownCount) / Float(N))
             let (logits, record) = GradMode.withoutGrad { () -> ([Float], ForwardRecord) in
                 let (hidden, record) = model.forward(layouts, conditioning: layouts.map { _ in ratio })
-                let rows = imageRows + (layouts.count > 1 ? imageRows.map { $0 + T } : [])
+                let rows = unknownRows + (layouts.count > 1 ? unknownRows.map { $0 + T } : [])
                 let all = model.imageLogits(hidden.indexSelect(rows: rows)).values
                 guard layouts.count > 1 else { return (all, record) }
                 // ℓ = (1+w)·ℓ_cond − w·ℓ_uncond
-                let w = options.cfg, half = N * C
+                let w = options.cfg, half = unknownRows.count * C
                 return ((0..<half).map { (1 + w) * all[$0] - w * all[half + $0] }, record)
             }
             let (stepCodes, probability, revealed) = state.step(k, of: options.steps, logits: logits, options: options)

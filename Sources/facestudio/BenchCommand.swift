@@ -96,11 +96,11 @@ struct BenchCommand: ParsableCommand {
         if !kernelsOnly {
             let bench = try ModelBench(directory: model)
             if !json { print("model figures on: \(bench.source)") }
-            let (stepMs, imageMs) = try bench.generation()
+            let (stepMs, imageMs, unknownSlots) = try bench.generation()
             record("maskgit_step_ms", stepMs)
             record("image_ms", imageMs)
             // Preview decoding included in the step time, so this is a lower bound on the network's.
-            record("maskgit_step_flop_utilisation", bench.maskgitStepFLOPs / (stepMs / 1000) / 1e9 / peak)
+            record("maskgit_step_flop_utilisation", bench.maskgitStepFLOPs(unknownSlots: unknownSlots) / (stepMs / 1000) / 1e9 / peak)
             let decode = try bench.decoding(context: 256)
             record("decode_tokens_per_s_kv", decode.kv)
             record("decode_tokens_per_s_nokv", decode.noKV)

@@ -30,19 +30,23 @@ struct ModelBench {
     /// Milliseconds per MaskGIT step and per image (K = 12, CFG on, preview decode included).
     static let generationPrompt = "a smiling young woman with long wavy blond hair, green eyes and round eyeglasses"
 
-    func generation() throws -> (stepMs: Double, imageMs: Double) {
+    /// Also returns the mean number of still-masked slots a step computes logits for.
+    func generation() throws -> (stepMs: Double, imageMs: Double, meanUnknownSlots: Double) {
         var options = GenerateOptions()
         options.previews = true
         let prompt = ModelBench.generationPrompt
         _ = try engine.generate(prompt: prompt, options: options)  // warm-up
-        var best = Double.infinity
+        var best = Double.infinity, unknown = 0.0
         for seed in 1...2 {
             options.seed = UInt64(seed)
             let t0 = Bench.now()
-            _ = try engine.generate(prompt: prompt, options: options) { _ in }
+            let result = try engine.generate(prompt: prompt, options: options) { _ in }
             best = min(best, Bench.now() - t0)
+            var left = engine.directory.config.imageTokens, total = 0
+            for revealed in result.revealedPerStep { total += left; left -= revealed }
+            unknown = Double(total) / Double(options.steps)
         }
-        return (best * 1000 / Double(options.steps), best * 1000)
+        return (best * 1000 / Double(options.steps), best * 1000, unknown)
     }
 
     /// Tokens per second decoding at a context of about `context` tokens, with the KV cache and
@@ -119,14 +123,14 @@ struct ModelBench {
 
     /// Model FLOPs of one MaskGIT step with CFG on the bench's prompt: the forward pass over
     /// both T2I rows (2·N_active + 4·L·T·d per token, T the length the prompt needs) and the
-    /// image-code logits of both rows' image slots.
-    var maskgitStepFLOPs: Double {
+    /// image-code logits of both rows' still-masked slots (`unknownSlots` on average).
+    func maskgitStepFLOPs(unknownSlots: Double) -> Double {
         let c = engine.directory.config
         let builder = SequenceBuilder(config: c)
         let slots = builder.promptSlots([engine.directory.textTokenizer.encode(ModelBench.generationPrompt)])
         let T = Double(builder.t2iLength - builder.promptLength + slots), d = Double(c.dModel)
         let body = T * (2 * activeParameters + 4 * Double(c.layers) * T * d)
-        let head = Double(c.imageTokens) * 2 * d * Double(c.imageCodebookSize)
+        let head = unknownSlots * 2 * d * Double(c.imageCodebookSize)
         return 2 * (body + head)
     }
 }

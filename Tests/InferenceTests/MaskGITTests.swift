@@ -13,7 +13,7 @@ import Tensor
         var logitRNG = RNG(seed: 1000)
         var revealed: [[Int]] = [], codes: [Int] = []
         for k in 0..<steps {
-            let logits = (0..<(slots * 16)).map { _ in logitRNG.normal() * 2 }
+            let logits = (0..<(state.unknownCount * 16)).map { _ in logitRNG.normal() * 2 }
             let out = state.step(k, of: steps, logits: logits, options: options)
             revealed.append(out.revealed)
             codes = out.codes
