@@ -39,7 +39,7 @@ public func gemm(
 
 /// Multiply-adds below which a product stays on one thread (waking a worker costs about as
 /// much as ~2·10⁵ multiply-adds on this kind of core).
-public var gemmSplitWork = 1 << 18
+public let gemmSplitWork = 1 << 18
 
 /// One OpenBLAS call on the calling thread.
 @inline(__always)
