@@ -30,6 +30,9 @@ public enum Threading {
         return key
     }()
 
+    /// Helper threads for the regions (workers − 1 of them, started on first use).
+    private static let pool = WorkerPool(helpers: workers - 1, regionKey: regionKey)
+
     /// Call once before any BLAS work (every public op does it through `ensureConfigured`).
     @inline(__always) public static func ensureConfigured() { _ = configured }
 
@@ -69,14 +72,10 @@ public enum Threading {
             if count > 0 { body(0, count) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
+        pool.run(parts) { p in
             let lo = count * p / parts
             let hi = count * (p + 1) / parts
-            guard hi > lo else { return }
-            let outer = pthread_getspecific(regionKey)
-            pthread_setspecific(regionKey, UnsafeRawPointer(bitPattern: 1))
-            body(lo, hi)
-            pthread_setspecific(regionKey, outer)
+            if hi > lo { body(lo, hi) }
         }
     }
 

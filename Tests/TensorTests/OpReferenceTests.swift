@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Tensor
 import TestSupport
@@ -50,6 +51,23 @@ import TestSupport
         }
         #expect(Array(inner) == [Int](repeating: 1, count: 8))
         #expect(!Threading.insideRegion)
+    }
+
+    /// Regions started at once from several threads (tests, the studio's UI and engine) each
+    /// run every part exactly once: one gets the helpers, the others run theirs inline.
+    @Test func concurrentRegionsFromSeveralThreadsEachCompleteOnce() {
+        let callers = 4, count = 5000, rounds = 50
+        let hits = UnsafeMutableBufferPointer<Int32>.allocate(capacity: callers * count)
+        defer { hits.deallocate() }
+        hits.initialize(repeating: 0)
+        DispatchQueue.concurrentPerform(iterations: callers) { c in
+            for _ in 0..<rounds {
+                Threading.parallelChunks(count, minChunk: 64) { lo, hi in
+                    for i in lo..<hi { hits[c * count + i] += 1 }
+                }
+            }
+        }
+        #expect(hits.allSatisfy { $0 == Int32(rounds) })
     }
 
     /// Layers built for loading skip the random draws; outside the scope they are random again.
