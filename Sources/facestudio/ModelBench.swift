@@ -30,10 +30,11 @@ struct ModelBench {
     /// Milliseconds per MaskGIT step and per image (K = 12, CFG on, preview decode included).
     static let generationPrompt = "a smiling young woman with long wavy blond hair, green eyes and round eyeglasses"
 
-    /// Also returns the mean number of still-masked slots a step computes logits for.
-    func generation() throws -> (stepMs: Double, imageMs: Double, meanUnknownSlots: Double) {
+    /// Also returns the mean number of still-masked slots a step computes logits for. Without
+    /// `previews` the steps skip decoding a preview image (the network's own time).
+    func generation(previews: Bool = true) throws -> (stepMs: Double, imageMs: Double, meanUnknownSlots: Double) {
         var options = GenerateOptions()
-        options.previews = true
+        options.previews = previews
         let prompt = ModelBench.generationPrompt
         _ = try engine.generate(prompt: prompt, options: options)  // warm-up
         var best = Double.infinity, unknown = 0.0
