@@ -2,9 +2,9 @@
 # Prints one plain "N passed, N failed" line from a `swift test` log (Swift Testing output),
 # and fails when any test failed or none ran.
 #
-# N comes from Swift Testing's closing line: counting result lines undercounts, because a test
-# that captures the process's stdout (the studio's terminal tests) also captures the result
-# lines other tests print meanwhile.
+# N comes from Swift Testing's closing line. Counting result lines undercounts: in some runs
+# whole "started" and "passed" lines are missing from the log (181 of 300 once; the cause is
+# not found yet), while the closing line is always there.
 set -euo pipefail
 log=${1:?usage: test-summary.sh LOG}
 closing=$(grep -aoE '[✔✘] Test run with [0-9]+ tests?.*' "$log" | tail -1 || true)
