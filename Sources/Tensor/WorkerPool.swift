@@ -52,7 +52,13 @@ final class WorkerPool: @unchecked Sendable {
             pthread_cond_broadcast(&wake)
             pthread_mutex_unlock(&mutex)
             claimParts(of: generation)
-            while finishedParts.load(ordering: .acquiring) < count {}
+            // A helper still on its part may be waiting for this very core (another process
+            // busy on the other): after a short spin, yield it the core.
+            var spins = 0
+            while finishedParts.load(ordering: .acquiring) < count {
+                spins += 1
+                if spins > spinLimit / 4 { sched_yield() }
+            }
             self.body = nil
         }
         busy.store(false, ordering: .releasing)
