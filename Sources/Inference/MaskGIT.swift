@@ -88,31 +88,18 @@ struct MaskGITState {
         for i in 0..<slots { if let code = known[i] { codes[i] = code } }
         var p = [Float](repeating: 0, count: C)
         let invT = 1 / options.sampleTemperature
-        logits.withUnsafeBufferPointer { all in
-            p.withUnsafeMutableBufferPointer { p in
-                for (row, i) in unknown.enumerated() {
-                    // Softmax at the sampling temperature, then one categorical draw.
-                    let l = all.baseAddress! + row * C
-                    var top = SIMD8<Float>(repeating: -.infinity)
-                    var c = 0
-                    while c < C { let v = load8(l + c, C - c, fill: -.infinity); top.replace(with: v, where: v .> top); c += 8 }
-                    let maxLogit = top.max()
-                    var sum = SIMD8<Float>(repeating: 0)
-                    c = 0
-                    while c < C {
-                        let e = exp8((load8(l + c, C - c, fill: -.infinity) - maxLogit) * invT)
-                        store8(e, p.baseAddress! + c, C - c)
-                        sum += e
-                        c += 8
-                    }
-                    let total = sum.sum()
-                    var u = rng.uniform() * total
-                    var pick = C - 1
-                    for c in 0..<C { u -= p[c]; if u < 0 { pick = c; break } }
-                    codes[i] = pick
-                    probability[i] = p[pick] / total
-                    confidence[i] = logf(max(probability[i], 1e-30)) + noise * rng.gumbel()
-                }
+        p.withUnsafeMutableBufferPointer { p in
+            let row = p.baseAddress!
+            for (n, i) in unknown.enumerated() {
+                // Softmax at the sampling temperature, then one categorical draw.
+                for c in 0..<C { row[c] = logits[n * C + c] * invT }
+                softmaxRow(row, C)
+                var u = rng.uniform()
+                var pick = C - 1
+                for c in 0..<C { u -= row[c]; if u < 0 { pick = c; break } }
+                codes[i] = pick
+                probability[i] = row[pick]
+                confidence[i] = logf(max(probability[i], 1e-30)) + noise * rng.gumbel()
             }
         }
         // Keep-masked count from the schedule; the initial unknown count is every slot.

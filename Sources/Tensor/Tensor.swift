@@ -28,19 +28,30 @@ public final class Storage: @unchecked Sendable {
 ///
 /// Inference wraps its work in `GradMode.withoutGrad { ... }` so no graph is kept alive.
 public enum GradMode {
-    private static let key: pthread_key_t = {
-        var k = pthread_key_t()
-        pthread_key_create(&k, nil)
-        return k
-    }()
+    private static let off = ThreadFlag()
 
     /// True unless the current thread is inside `withoutGrad`.
-    public static var isEnabled: Bool {
-        pthread_getspecific(key) == nil
-    }
+    public static var isEnabled: Bool { !off.isSet }
 
     /// Runs `body` with graph recording off on this thread (nests correctly).
-    public static func withoutGrad<T>(_ body: () throws -> T) rethrows -> T {
+    public static func withoutGrad<T>(_ body: () throws -> T) rethrows -> T { try off.set(body) }
+}
+
+/// A per-thread flag raised for the duration of a call (nests correctly).
+public struct ThreadFlag: @unchecked Sendable {
+    private let key: pthread_key_t
+
+    public init() {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        key = k
+    }
+
+    /// Whether the calling thread is inside `set`.
+    public var isSet: Bool { pthread_getspecific(key) != nil }
+
+    /// Runs `body` with the flag raised on this thread.
+    public func set<T>(_ body: () throws -> T) rethrows -> T {
         let previous = pthread_getspecific(key)
         pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
         defer { pthread_setspecific(key, previous) }
@@ -52,22 +63,13 @@ public enum GradMode {
 /// about to be loaded from a file skips drawing ~10⁷ normals (a quarter of a 12-step
 /// `generate` went there).
 public enum WeightInit {
-    private static let key: pthread_key_t = {
-        var k = pthread_key_t()
-        pthread_key_create(&k, nil)
-        return k
-    }()
+    private static let skipping = ThreadFlag()
 
     /// True inside `skipped` on this thread.
-    public static var isSkipped: Bool { pthread_getspecific(key) != nil }
+    public static var isSkipped: Bool { skipping.isSet }
 
     /// Builds with zero weights; every parameter must then be loaded (strict loads check it).
-    public static func skipped<T>(_ body: () throws -> T) rethrows -> T {
-        let previous = pthread_getspecific(key)
-        pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
-        defer { pthread_setspecific(key, previous) }
-        return try body()
-    }
+    public static func skipped<T>(_ body: () throws -> T) rethrows -> T { try skipping.set(body) }
 }
 
 /// One recorded operation: the inputs it read and how to push its output's gradient to them.

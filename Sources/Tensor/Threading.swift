@@ -23,15 +23,11 @@ public enum Threading {
         return true
     }()
 
-    /// Marks the threads that are running a region's body (any non-nil value).
-    private static let regionKey: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key, nil)
-        return key
-    }()
+    /// Raised on the threads that are running a region's part.
+    private static let inRegion = ThreadFlag()
 
     /// Helper threads for the regions (workers − 1 of them, started on first use).
-    private static let pool = WorkerPool(helpers: workers - 1, regionKey: regionKey)
+    private static let pool = WorkerPool(helpers: workers - 1, inRegion: inRegion)
 
     /// Call once before any BLAS work (every public op does it through `ensureConfigured`).
     @inline(__always) public static func ensureConfigured() { _ = configured }
@@ -52,7 +48,7 @@ public enum Threading {
     }
 
     /// Whether the calling thread is already running one part of a parallel region.
-    public static var insideRegion: Bool { pthread_getspecific(regionKey) != nil }
+    public static var insideRegion: Bool { inRegion.isSet }
 
     /// How many parts a region of `count` items (at least `minChunk` each) is split into here.
     @inline(__always)

@@ -21,11 +21,11 @@ final class WorkerPool: @unchecked Sendable {
     private var wake = pthread_cond_t()
     /// Polls of the ticket before a helper sleeps (tens of microseconds).
     private let spinLimit = 40_000
-    /// Marks threads running a region's part (Threading.insideRegion).
-    let regionKey: pthread_key_t
+    /// Raised on threads running a region's part (Threading.insideRegion).
+    let inRegion: ThreadFlag
 
-    init(helpers: Int, regionKey: pthread_key_t) {
-        self.regionKey = regionKey
+    init(helpers: Int, inRegion: ThreadFlag) {
+        self.inRegion = inRegion
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
         for _ in 0..<helpers {
@@ -78,10 +78,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func runPart(_ part: Int, _ body: (Int) -> Void) {
-        let outer = pthread_getspecific(regionKey)
-        pthread_setspecific(regionKey, UnsafeRawPointer(bitPattern: 1))
-        body(part)
-        pthread_setspecific(regionKey, outer)
+        inRegion.set { body(part) }
     }
 
     private func helperLoop() {

@@ -27,20 +27,22 @@ extension Tensor {
         let pd = probs.data
         // Heads per worker: all on one thread when they are tiny (a decoding step's single row).
         let headsPerPart = max(1, (1 << 16) / max(1, T * S * Dh))
-        Threading.parallelChunks(B * H, minChunk: headsPerPart) { lo, hi in for bh in lo..<hi {
-            let b = bh / H, h = bh % H
+        Threading.parallelChunks(B * H, minChunk: headsPerPart) { lo, hi in
             let scratch = keepProbabilities ? nil : UnsafeMutablePointer<Float>.allocate(capacity: T * S)
             defer { scratch?.deallocate() }
-            let P = scratch ?? pd + bh * T * S
-            // scores[T, S] = q_h · k_hᵀ
-            gemm(P, qd + b * T * E + h * Dh, kd + b * S * E + h * Dh, M: T, N: S, K: Dh, transB: true,
-                 alpha: sc, lda: E, ldb: E, ldc: S)
-            for t in 0..<T {
-                softmaxRow(P + t * S, S, adding: md.map { UnsafePointer($0 + b * maskBatchStride + t * S) })
+            for bh in lo..<hi {
+                let b = bh / H, h = bh % H
+                let P = scratch ?? pd + bh * T * S
+                // scores[T, S] = q_h · k_hᵀ
+                gemm(P, qd + b * T * E + h * Dh, kd + b * S * E + h * Dh, M: T, N: S, K: Dh, transB: true,
+                     alpha: sc, lda: E, ldb: E, ldc: S)
+                for t in 0..<T {
+                    softmaxRow(P + t * S, S, adding: md.map { UnsafePointer($0 + b * maskBatchStride + t * S) })
+                }
+                // out_h[T, Dh] = P · v_h
+                gemm(od + b * T * E + h * Dh, P, vd + b * S * E + h * Dh, M: T, N: Dh, K: S, ldb: E, ldc: E)
             }
-            // out_h[T, Dh] = P · v_h
-            gemm(od + b * T * E + h * Dh, P, vd + b * S * E + h * Dh, M: T, N: Dh, K: S, ldb: E, ldc: E)
-        } }
+        }
         return Tensor.result(out, inputs: [q, k, v]) { o in
             withExtendedLifetime(probs) {}  // the closure owns the saved probabilities
             let go = o.grad!.data

@@ -2,7 +2,7 @@
 
 /// Softmax of one row of length `n`, in place (max-subtracted, eight lanes at a time), after
 /// adding `mask` (an additive row, −inf blocks) when given. A fully masked row becomes zeros.
-@inline(__always) func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, adding mask: UnsafePointer<Float>? = nil) {
+@inlinable @inline(__always) public func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, adding mask: UnsafePointer<Float>? = nil) {
     var top = SIMD8<Float>(repeating: -.infinity)
     var j = 0
     while j < n {
