@@ -20,6 +20,8 @@ public struct EvalOptions: Sendable {
     public var plotPath: String?
     /// Where to write a contact sheet of generated faces beside their real test images.
     public var sheetPath: String?
+    /// Where to write every understanding answer beside its ground truth (JSON lines).
+    public var answersPath: String?
     public var sheetFaces = 16
     /// Skip parts (quick checks, ablations).
     public var generation = true
@@ -279,6 +281,7 @@ public final class Evaluator {
         let conversations = Dictionary(llava.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var questions = 0, correct = 0
         var claimsMade = 0, claimsTrue = 0, present = 0, stated = 0
+        var answers: [UnderstandingAnswer] = []
         let onToken: (TokenEvent) -> Void = { [self] in activation.add($0.routing) }
         for (i, record) in records.enumerated() {
             let chat = try engine.chat(image: try readImage(record.image))
@@ -291,20 +294,39 @@ public final class Evaluator {
             let facts = CaptionFacts.present(in: truth, record: record)
             present += facts.count
             stated += facts.filter { claims.contains($0) }.count
+            answers.append(.init(id: record.id, question: ChatFormat.describeQuestion, reply: caption, truth: record.caption, correct: nil))
             // VQA: each question on its own, after the image.
             if let conversation = conversations[record.id] {
                 for (question, answer) in Self.pairs(conversation) {
                     chat.clear()
                     let reply = try chat.ask(question, options: options.chat, onToken: onToken)
                     questions += 1
-                    if AnswerMatcher.matches(reply: reply, truth: answer, matcher: matcher) { correct += 1 }
+                    let right = AnswerMatcher.matches(reply: reply, truth: answer, matcher: matcher)
+                    if right { correct += 1 }
+                    answers.append(.init(id: record.id, question: question, reply: reply, truth: answer, correct: right))
                 }
             }
             progress("understand", i + 1, records.count)
         }
+        if let path = options.answersPath { try UnderstandingAnswer.write(answers, to: path) }
         return .init(questions: questions, vqaAccuracy: questions == 0 ? 0 : Double(correct) / Double(questions),
                      captions: records.count, captionPrecision: claimsMade == 0 ? 0 : Double(claimsTrue) / Double(claimsMade),
                      captionRecall: present == 0 ? 0 : Double(stated) / Double(present))
+    }
+
+    /// One answer the model gave, for reading failures one by one (`--out`/answers.jsonl).
+    struct UnderstandingAnswer: Encodable {
+        let id: String, question: String, reply: String, truth: String
+        /// VQA: whether the reply says what the truth says; nil for captions (scored by claims).
+        let correct: Bool?
+
+        static func write(_ answers: [UnderstandingAnswer], to path: String) throws {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var bytes: [UInt8] = []
+            for a in answers { bytes += try encoder.encode(a) + [UInt8(ascii: "\n")] }
+            try AtomicFile.write(bytes, to: path)
+        }
     }
 
     static func pairs(_ record: LLaVARecord) -> [(String, String)] {

@@ -41,6 +41,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var resamplerDim: Int = 64
     public var resamplerHeads: Int = 4
     public var noiseEmbeddingDim: Int = 64
+    /// Adds log(positions / input tokens) to the resampler's attention scores on the input keys,
+    /// so the conditioning weighs as much as all the latents together when training starts.
+    /// Without it a one-token conditioning (the face embedding, the mask ratio) is one key among
+    /// 257, and training settles on ignoring it: the shipped resamplers' outputs barely depend
+    /// on their input (false there, for compatibility with models trained before).
+    public var resamplerBalancedKeys: Bool = false
     /// Shape of the frozen encoders' outputs the CLIP and face experts read: tokens × width
     /// (checked against the encoder files when a model directory loads).
     public var clipTokens: Int = 16
@@ -61,6 +67,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case tokenMoE = "token_moe", sequenceMoE = "sequence_moe", layerNormEps = "layer_norm_eps", initStd = "init_std"
         case sequenceBalanceLossWeight = "sequence_balance_loss_weight", resamplerDepth = "resampler_depth"
         case resamplerDim = "resampler_dim", resamplerHeads = "resampler_heads", noiseEmbeddingDim = "noise_embedding_dim"
+        case resamplerBalancedKeys = "resampler_balanced_keys"
         case clipTokens = "clip_tokens", clipDim = "clip_dim", faceTokens = "face_tokens", faceDim = "face_dim"
     }
 
@@ -93,6 +100,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         resamplerDim = try v(.resamplerDim, d.resamplerDim)
         resamplerHeads = try v(.resamplerHeads, d.resamplerHeads)
         noiseEmbeddingDim = try v(.noiseEmbeddingDim, d.noiseEmbeddingDim)
+        resamplerBalancedKeys = try v(.resamplerBalancedKeys, d.resamplerBalancedKeys)
         clipTokens = try v(.clipTokens, d.clipTokens)
         clipDim = try v(.clipDim, d.clipDim)
         faceTokens = try v(.faceTokens, d.faceTokens)

@@ -8,7 +8,8 @@ import Tensor
 //                                                              so the resampler knows which is which)
 //   L0 = latents (learned)                          [B, P, r]
 //   for each layer:
-//     L = L + Attn(q = LN_q(L), kv = concat(LN_x(x0), LN_q(L)))
+//     L = L + Attn(q = LN_q(L), kv = concat(LN_x(x0), LN_q(L)))   (optionally + log(P/n) on the
+//                                                                   scores of the n input keys)
 //     L = L + FFN(LN_f(L))
 //   out = W_out · LN_out(L)                          [B, P, d_model]
 //
@@ -35,11 +36,11 @@ public final class ResamplerLayer: Layer {
         self.heads = heads
     }
 
-    /// latents [B, P, r], input [B, n, r] → [B, P, r].
-    func callAsFunction(_ latents: Tensor, input: Tensor) -> Tensor {
+    /// latents [B, P, r], input [B, n, r] → [B, P, r]. `keyBias`: additive scores [P, n + P].
+    func callAsFunction(_ latents: Tensor, input: Tensor, keyBias: Tensor?) -> Tensor {
         let q = lnLatents(latents)
         let kv = Tensor.concat([lnInput(input), q], axis: 1)
-        var l = latents + wo(wq(q).attention(k: wk(kv), v: wv(kv), heads: heads, mask: nil))
+        var l = latents + wo(wq(q).attention(k: wk(kv), v: wv(kv), heads: heads, mask: keyBias))
         l = l + fc2(fc1(lnFFN(l)).gelu())
         return l
     }
@@ -62,9 +63,11 @@ public final class Resampler: Layer {
     public let outputProjection: Linear
     public let positions: Int
     public let inputDim: Int
+    /// log(P/n) on the input keys' scores (`resampler_balanced_keys`); nil: plain attention.
+    let keyBias: Tensor?
 
     public init(inputDim: Int, inputTokens: Int, positions: Int, outputDim: Int, dim: Int, depth: Int, heads: Int, outStd: Float,
-                rng: inout RNG) {
+                balancedKeys: Bool = false, rng: inout RNG) {
         inputProjection = Linear(inputDim, dim, std: 1 / Float(inputDim).squareRoot(), rng: &rng)
         inputPositions = Tensor.randn([inputTokens, dim], std: 0.1, rng: &rng)
         latents = Tensor.randn([positions, dim], std: 0.5, rng: &rng)
@@ -74,6 +77,12 @@ public final class Resampler: Layer {
         outputProjection = Linear(dim, outputDim, bias: false, std: outStd, rng: &rng)
         self.positions = positions
         self.inputDim = inputDim
+        if balancedKeys {
+            let S = inputTokens + positions, bias = logf(Float(positions) / Float(inputTokens))
+            keyBias = Tensor(shape: [positions, S], values: (0..<(positions * S)).map { $0 % S < inputTokens ? bias : 0 })
+        } else {
+            keyBias = nil
+        }
     }
 
     /// input [B, n, inputDim] → [B, positions, outputDim].
@@ -84,7 +93,7 @@ public final class Resampler: Layer {
         let x = inputProjection(input) + inputPositions
         let query = latents.reshape([1, positions, r])
         var l = B == 1 ? query : Tensor.concat([Tensor](repeating: query, count: B), axis: 0)
-        for layer in layers { l = layer(l, input: x) }
+        for layer in layers { l = layer(l, input: x, keyBias: keyBias) }
         return outputProjection(lnOut(l))
     }
 

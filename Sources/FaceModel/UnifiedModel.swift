@@ -156,7 +156,7 @@ public final class UnifiedModel: Layer {
                                                     (.face, config.faceDim, config.faceTokens)] {
                 resamplers[expert] = Resampler(inputDim: inputDim, inputTokens: inputTokens, positions: config.imageTokens, outputDim: config.dModel,
                                                dim: config.resamplerDim, depth: config.resamplerDepth, heads: config.resamplerHeads,
-                                               outStd: config.initStd, rng: &sequenceRNG)
+                                               outStd: config.initStd, balancedKeys: config.resamplerBalancedKeys, rng: &sequenceRNG)
             }
         }
         self.resamplers = resamplers

@@ -16,7 +16,8 @@ struct EvalCommand: ParsableCommand {
         halves of the same size). understanding.vqa_accuracy: answers that say what the ground truth \
         says (same yes/no, same claims); caption_precision/recall: claims in the model's captions that \
         hold / attributes present that they state. With --out, writes eval.json, \
-        expert_activation.png and samples.png (real | generated pairs) there.
+        expert_activation.png, samples.png (real | generated pairs) and answers.jsonl \
+        (every caption and VQA reply beside its ground truth) there.
         """)
 
     @Option(help: "Data set directory (its test split is used).")
@@ -34,7 +35,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Classifier-free guidance weight.")
     var cfg: Float?
 
-    @Option(help: "Directory for eval.json, expert_activation.png and samples.png.")
+    @Option(help: "Directory for eval.json, expert_activation.png, samples.png and answers.jsonl.")
     var out: String?
 
     @Flag(help: "Skip generation.")
@@ -80,6 +81,7 @@ struct EvalCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             options.plotPath = out + "/expert_activation.png"
             options.sheetPath = out + "/samples.png"
+            options.answersPath = out + "/answers.jsonl"
         }
         let bars = EvalProgressBars(enabled: !json)
         let report = try Evaluator(engine: engine, dataDirectory: data).run(options) { bars.update($0, $1, $2) }

@@ -48,6 +48,7 @@ import Inference
         options.chat.maxTokens = 6
         options.plotPath = root + "/plot.png"
         options.sheetPath = root + "/samples.png"
+        options.answersPath = root + "/answers.jsonl"
         var phases = Set<String>()
         let report = try Evaluator(engine: try Engine(modelDirectory: modelPath), dataDirectory: data).run(options) { phase, _, _ in phases.insert(phase) }
 
@@ -69,6 +70,15 @@ import Inference
         #expect(try PNGCodec.read(path: root + "/plot.png").width > 0)
         #expect(try PNGCodec.read(path: root + "/samples.png").width > 0)
         #expect(phases.isSuperset(of: ["generate", "understand"]))
+        // One line per caption and per question; VQA lines carry their verdict, and the
+        // verdicts add up to the reported accuracy.
+        let lines = try String(contentsOfFile: root + "/answers.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == u.captions + u.questions)
+        let answers = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let verdicts = answers.compactMap { $0["correct"] as? Bool }
+        #expect(verdicts.count == u.questions)
+        #expect(abs(Double(verdicts.filter { $0 }.count) / Double(u.questions) - u.vqaAccuracy) < 1e-9)
+        #expect(answers.allSatisfy { $0["question"] is String && $0["reply"] is String && $0["truth"] is String && $0["id"] is String })
     }
 
     @Test func aModelWithoutEncodersCannotBeJudged() throws {

@@ -37,9 +37,10 @@ func meanPooling(B: Int, T: Int) -> Tensor {
 }
 
 @Suite struct ResamplerTests {
-    @Test func gradientsMatchFiniteDifferences() {
+    @Test(arguments: [false, true]) func gradientsMatchFiniteDifferences(balancedKeys: Bool) {
         var rng = RNG(seed: 3)
-        let r = Resampler(inputDim: 3, inputTokens: 3, positions: 4, outputDim: 5, dim: 8, depth: 2, heads: 2, outStd: 0.5, rng: &rng)
+        let r = Resampler(inputDim: 3, inputTokens: 3, positions: 4, outputDim: 5, dim: 8, depth: 2, heads: 2, outStd: 0.5,
+                          balancedKeys: balancedKeys, rng: &rng)
         let input = rand([2, 3, 3], seed: 4)
         let picked = [input, r.latents, r.inputPositions, r.inputProjection.weight, r.layers[0].wq.weight, r.layers[1].wk.weight,
                       r.layers[0].fc1.weight, r.layers[1].lnLatents.weight, r.outputProjection.weight]
@@ -55,6 +56,21 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         let alone = GradMode.withoutGrad { r(a) }
         #expect(maxDiff(both.slice(axis: 0, 0..<1), alone) < 1e-5)
         #expect(maxDiff(both.slice(axis: 0, 0..<1), both.slice(axis: 0, 1..<2)) > 1e-3)
+    }
+
+    /// One conditioning token among 64 latents: plain attention gives it 1/65 of the weight, so
+    /// the output hardly depends on it; balanced keys give it half, and the output follows it.
+    @Test func balancedKeysLetOneInputTokenThrough() {
+        func sensitivity(_ balanced: Bool) -> Float {
+            var rng = RNG(seed: 9)
+            let r = Resampler(inputDim: 6, inputTokens: 1, positions: 64, outputDim: 4, dim: 16, depth: 2, heads: 2, outStd: 0.5,
+                              balancedKeys: balanced, rng: &rng)
+            let a = GradMode.withoutGrad { r(rand([1, 1, 6], seed: 1)) }, b = GradMode.withoutGrad { r(rand([1, 1, 6], seed: 2)) }
+            let scale = a.values.map { $0 * $0 }.reduce(0, +).squareRoot()
+            return zip(a.values, b.values).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() / scale
+        }
+        let plain = sensitivity(false), balanced = sensitivity(true)
+        #expect(balanced > 5 * plain, "relative change of the output between two inputs: plain \(plain), balanced \(balanced)")
     }
 
     @Test func maskRatioEmbeddingSeparatesRatios() {
