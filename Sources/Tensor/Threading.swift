@@ -82,4 +82,33 @@ public enum Threading {
             for i in lo..<hi { body(i) }
         }
     }
+
+    /// Runs independent tasks of known relative `costs` (e.g. the experts of a MoE layer, each
+    /// several tensor ops) with every task whole on one worker: the tasks are spread so the
+    /// workers' total costs are close (largest first, each to the least loaded worker). One
+    /// region for all of them, instead of a region per op with every small matmul split in
+    /// two. Tasks may build tensors: each worker runs them in the caller's gradient mode.
+    public static func parallelTasks(costs: [Int], _ body: (Int) -> Void) {
+        ensureConfigured()
+        let parts = parts(costs.count)
+        guard parts > 1 else {
+            for i in costs.indices { body(i) }
+            return
+        }
+        var load = [Int](repeating: 0, count: parts)
+        var assigned = [[Int]](repeating: [], count: parts)
+        for task in costs.indices.sorted(by: { costs[$0] > costs[$1] }) {
+            let p = load.indices.min(by: { load[$0] < load[$1] })!
+            assigned[p].append(task)
+            load[p] += costs[task]
+        }
+        let gradients = GradMode.isEnabled
+        pool.run(parts) { p in
+            if gradients {
+                for task in assigned[p] { body(task) }
+            } else {
+                GradMode.withoutGrad { for task in assigned[p] { body(task) } }
+            }
+        }
+    }
 }

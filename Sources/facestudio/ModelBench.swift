@@ -38,7 +38,7 @@ struct ModelBench {
         let prompt = ModelBench.generationPrompt
         _ = try engine.generate(prompt: prompt, options: options)  // warm-up
         var best = Double.infinity, unknown = 0.0
-        for seed in 1...2 {
+        for seed in 1...4 {
             options.seed = UInt64(seed)
             let t0 = Bench.now()
             let result = try engine.generate(prompt: prompt, options: options) { _ in }
@@ -63,18 +63,23 @@ struct ModelBench {
         // With the cache: prefill once, then single-token steps (gemv).
         let cache = KVCache(layers: model.config.layers)
         _ = GradMode.withoutGrad { model.forward([layout], cache: cache) }
-        var t0 = Bench.now()
-        for i in 0..<tokens {
-            let position = layout.count + i
-            let step = SequenceLayout(task: .mmu, ids: [7], imageRange: layout.imageRange, isPad: [false], textTargets: [], textStart: 0)
-            let mask = Tensor(zeros: [1, 1, position + 1])
-            _ = GradMode.withoutGrad { model.textLogits(model.forward([step], mask: mask, cache: cache, positionOffset: position).hidden) }
+        // Best of a few rounds from the same prefilled cache (one round is only ~20 ms).
+        var kv = 0.0
+        for _ in 0..<5 {
+            cache.truncate(to: layout.count)
+            let t0 = Bench.now()
+            for i in 0..<tokens {
+                let position = layout.count + i
+                let step = SequenceLayout(task: .mmu, ids: [7], imageRange: layout.imageRange, isPad: [false], textTargets: [], textStart: 0)
+                let mask = Tensor(zeros: [1, 1, position + 1])
+                _ = GradMode.withoutGrad { model.textLogits(model.forward([step], mask: mask, cache: cache, positionOffset: position).hidden) }
+            }
+            kv = max(kv, Double(tokens) / (Bench.now() - t0))
         }
-        let kv = Double(tokens) / (Bench.now() - t0)
         // Without: the whole sequence every token (fewer tokens: it is slow).
         let slowTokens = max(tokens / 4, 2)
         var growing = layout
-        t0 = Bench.now()
+        let t0 = Bench.now()
         for _ in 0..<slowTokens {
             growing.ids.append(7); growing.isPad.append(false)
             _ = GradMode.withoutGrad { () -> Tensor in
@@ -87,7 +92,7 @@ struct ModelBench {
 
     /// Training tokens per second and model-FLOPs utilisation against `sgemmPeak` GFLOPS, on a
     /// synthetic corpus (the data do not change the speed).
-    func training(sgemmPeak: Double, steps: Int = 3) throws -> (tokensPerS: Double, mfu: Double) {
+    func training(sgemmPeak: Double, steps: Int = 2, rounds: Int = 3) throws -> (tokensPerS: Double, mfu: Double) {
         let c = engine.directory.config
         var rng = RNG(seed: 1)
         let examples = (0..<16).map { _ in
@@ -103,15 +108,19 @@ struct ModelBench {
         let model = UnifiedModel(config: c, seed: 3)
         let trainer = try UnifiedTrainer(model: model, config: TrainConfig(), corpus: corpus)
         _ = trainer.trainStep()  // warm-up
-        var tokens = 0
-        let t0 = Bench.now()
-        for _ in 0..<steps { tokens += trainer.trainStep().tokens }
-        let seconds = Bench.now() - t0
+        // The best of a few rounds, like every other figure here: this VM's speed drifts by
+        // ±20% from one second to the next.
+        var perS = 0.0
+        for _ in 0..<rounds {
+            var tokens = 0
+            let t0 = Bench.now()
+            for _ in 0..<steps { tokens += trainer.trainStep().tokens }
+            perS = max(perS, Double(tokens) / (Bench.now() - t0))
+        }
         // (6·N_active + 12·L·T·d) FLOPs per token, T ≈ the T2I sequence length (40-token prompts).
         let builder = SequenceBuilder(config: c)
         let T = Double(builder.t2iLength - builder.promptLength + builder.promptSlots([[Int](repeating: 0, count: 40)]))
         let flopsPerToken = 6 * activeParameters + 12 * Double(c.layers) * T * Double(c.dModel)
-        let perS = Double(tokens) / seconds
         return (perS, perS * flopsPerToken / 1e9 / sgemmPeak)
     }
 

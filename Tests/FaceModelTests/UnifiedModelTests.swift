@@ -186,3 +186,20 @@ func tinyConfig(tokenMoE: Bool = true) -> ModelConfig {
         #expect(cache.length == full.count)
     }
 }
+
+@Suite struct TokenMoEDispatchTests {
+    /// Inference runs each expert whole on one worker (one region for all of them); training
+    /// runs them one after another with every op split. Both give the same mixture.
+    @Test func expertsOnWorkersMatchExpertsInTurn() {
+        var c = tinyConfig()
+        c.routedExperts = 8
+        var rng = RNG(seed: 21)
+        let moe = TokenMoE(config: c, outStd: 0.2, rng: &rng)
+        let u = rand([300, c.dModel], seed: 22)
+        let inTurn = moe(u)
+        let onWorkers = GradMode.withoutGrad { moe(u) }
+        #expect(inTurn.routing?.chosen == onWorkers.routing?.chosen)
+        #expect(maxDiff(inTurn.out, onWorkers.out) < 1e-5)
+        #expect(Set(inTurn.routing!.chosen).count == 8)
+    }
+}

@@ -25,10 +25,23 @@ extension Tensor {
         let keepProbabilities = GradMode.isEnabled && (q.requiresGrad || k.requiresGrad || v.requiresGrad)
         let probs = Tensor(uninitialized: keepProbabilities ? [B, H, T, S] : [0])
         let pd = probs.data
+        // Mask rows that are all zeros (image rows see everything) need no adding: found once
+        // here rather than once per head.
+        let maskRows = md == nil ? 0 : (maskBatchStride == 0 ? T : B * T)
+        var rowMasked = [Bool](repeating: false, count: maskRows)
+        if let md {
+            for r in 0..<maskRows {
+                let row = md + r * S
+                var s = 0
+                while s < S && row[s] == 0 { s += 1 }
+                rowMasked[r] = s < S
+            }
+        }
         // Heads per worker: all on one thread when they are tiny (a decoding step's single row).
         let headsPerPart = max(1, (1 << 16) / max(1, T * S * Dh))
+        rowMasked.withUnsafeBufferPointer { rowMasked in
         Threading.parallelChunks(B * H, minChunk: headsPerPart) { lo, hi in
-            let scratch = keepProbabilities ? nil : UnsafeMutablePointer<Float>.allocate(capacity: T * S)
+            let scratch = keepProbabilities ? nil : UnsafeMutablePointer<Float>.allocate(capacity: T * S + T)
             defer { scratch?.deallocate() }
             for bh in lo..<hi {
                 let b = bh / H, h = bh % H
@@ -36,12 +49,29 @@ extension Tensor {
                 // scores[T, S] = q_h · k_hᵀ
                 gemm(P, qd + b * T * E + h * Dh, kd + b * S * E + h * Dh, M: T, N: S, K: Dh, transB: true,
                      alpha: sc, lda: E, ldb: E, ldc: S)
-                for t in 0..<T {
-                    softmaxRow(P + t * S, S, adding: md.map { UnsafePointer($0 + b * maskBatchStride + t * S) })
+                func maskRow(_ t: Int) -> UnsafePointer<Float>? {
+                    guard let md else { return nil }
+                    let r = (maskBatchStride == 0 ? 0 : b * T) + t
+                    return rowMasked[r] ? UnsafePointer(md + r * S) : nil
                 }
-                // out_h[T, Dh] = P · v_h
-                gemm(od + b * T * E + h * Dh, P, vd + b * S * E + h * Dh, M: T, N: Dh, K: S, ldb: E, ldc: E)
+                let out = od + b * T * E + h * Dh
+                if let scratch {
+                    // Inference: leave the rows unnormalised and scale the Dh-wide output rows
+                    // instead of the S-wide probability rows.
+                    let inverse = scratch + T * S
+                    for t in 0..<T { inverse[t] = expRow(P + t * S, S, adding: maskRow(t)) }
+                    gemm(out, P, vd + b * S * E + h * Dh, M: T, N: Dh, K: S, ldb: E, ldc: E)
+                    for t in 0..<T {
+                        let row = out + t * E, inv = inverse[t]
+                        for j in 0..<Dh { row[j] *= inv }
+                    }
+                } else {
+                    for t in 0..<T { softmaxRow(P + t * S, S, adding: maskRow(t)) }
+                    // out_h[T, Dh] = P · v_h
+                    gemm(out, P, vd + b * S * E + h * Dh, M: T, N: Dh, K: S, ldb: E, ldc: E)
+                }
             }
+        }
         }
         return Tensor.result(out, inputs: [q, k, v]) { o in
             withExtendedLifetime(probs) {}  // the closure owns the saved probabilities

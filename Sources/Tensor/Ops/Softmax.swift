@@ -3,6 +3,15 @@
 /// Softmax of one row of length `n`, in place (max-subtracted, eight lanes at a time), after
 /// adding `mask` (an additive row, −inf blocks) when given. A fully masked row becomes zeros.
 @inlinable @inline(__always) public func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, adding mask: UnsafePointer<Float>? = nil) {
+    let inv = expRow(x, n, adding: mask)
+    var j = 0
+    while j < n { store8(load8(x + j, n - j) * inv, x + j, n - j); j += 8 }
+}
+
+/// The unnormalised half of a softmax: replaces the row (plus `mask`) by exp(x − max) and
+/// returns 1 / Σ (0 when every entry is −inf: the row is then zeros). A caller that multiplies
+/// the row into something narrower (attention's P·V) scales the product instead of the row.
+@inlinable @inline(__always) public func expRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, adding mask: UnsafePointer<Float>? = nil) -> Float {
     var top = SIMD8<Float>(repeating: -.infinity)
     var j = 0
     while j < n {
@@ -14,7 +23,7 @@
     let m = top.max()
     if m == -.infinity {
         x.update(repeating: 0, count: n)
-        return
+        return 0
     }
     var sum = SIMD8<Float>(repeating: 0)
     j = 0
@@ -24,9 +33,7 @@
         sum += e
         j += 8
     }
-    let inv = 1 / sum.sum()
-    j = 0
-    while j < n { store8(load8(x + j, n - j) * inv, x + j, n - j); j += 8 }
+    return 1 / sum.sum()
 }
 
 /// log Σ exp over a row.
