@@ -87,6 +87,23 @@ public final class ChatSession {
         turns.append((question, answer))
     }
 
+    /// Room kept for an answer when earlier turns have to make way for a new question.
+    private func answerReserve(_ options: ChatOptions) -> Int { min(options.maxTokens, 48) }
+
+    /// Drops the earliest turns, as training does with conversations longer than the context,
+    /// until `tokens` more fit; the turns kept are fed again after the image prefix.
+    private func forgetEarliestTurns(toFit tokens: Int) throws {
+        let tokenizer = engine.directory.textTokenizer
+        let fixed = tokenizer.encode(ChatFormat.userPrefix).count + tokenizer.encode(ChatFormat.assistantPrefix).count + 1
+        let cost = turns.map { fixed + tokenizer.encode(ChatFormat.turnText($0.question)).count + tokenizer.encode(ChatFormat.turnText($0.answer)).count }
+        let room = engine.directory.config.maxSequenceLength - (engine.builder.imageTokens + 4) - tokens
+        var first = 0, kept = cost.reduce(0, +)
+        while first < turns.count && kept >= room { kept -= cost[first]; first += 1 }
+        let keep = Array(turns[first...])
+        clear()
+        for turn in keep { try replay(question: turn.question, answer: turn.answer) }
+    }
+
     /// What a turn feeds before its answer: the previous answer's pending tokens, then the
     /// question in chat format up to the assistant prefix.
     private func turnStart(_ question: String) -> [Int] {
@@ -103,16 +120,20 @@ public final class ChatSession {
         let model = engine.directory.model
         let vocab = model.vocab
         rng = RNG(seed: options.seed)
-        let ids = turnStart(question)
-        guard context.count + ids.count < engine.directory.config.maxSequenceLength else {
-            throw InferenceError.invalidOption("question too long: the conversation has \(remaining) tokens left, the question needs \(ids.count + 1) (clear the chat)")
+        var ids = turnStart(question)
+        let limit = engine.directory.config.maxSequenceLength
+        if context.count + ids.count + answerReserve(options) >= limit && !turns.isEmpty {
+            try forgetEarliestTurns(toFit: ids.count + answerReserve(options))
+            ids = turnStart(question)
+        }
+        guard context.count + ids.count < limit else {
+            throw InferenceError.invalidOption("question too long: it needs \(ids.count + 1) tokens and the model's context has \(remaining) left after the image")
         }
         pending = []
         var stream = TextDecodeStream(tokenizer: tokenizer, skipSpecial: true)
         var answer = ""
         var (hidden, record) = feed(ids)
         var produced: [Int] = []
-        let limit = engine.directory.config.maxSequenceLength
         while true {
             if cancel?.isCancelled == true { pending = [vocab.eos]; break }
             var logits = GradMode.withoutGrad { model.textLogits(hidden) }.values

@@ -165,7 +165,7 @@ struct AskCommand: ParsableCommand {
         let session = try engine.chat(image: PNGCodec.read(path: chat.image))
         var turns: [Turn] = []
         for q in question {
-            if !common.json { print("Q: \(q)\nA:", terminator: ""); fflush(stdout) }
+            if !common.json { print("Q: \(q)\nA: ", terminator: ""); fflush(stdout) }
             let answer = try session.ask(q, options: chat.options, onToken: chat.printer(json: common.json))
             if !common.json { print("") }
             turns.append(Turn(question: q, answer: answer))

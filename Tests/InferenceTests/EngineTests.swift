@@ -156,6 +156,32 @@ final class TinyModelFixture {
         #expect(replayed.turns.count == 2)
     }
 
+    /// A conversation longer than the model's context goes on: the earliest turns make way
+    /// (as in training), and what stays is the image prefix followed by the latest turns.
+    @Test func longConversationsForgetTheirEarliestTurns() throws {
+        let fixture = try TinyModelFixture(name: "long")
+        let image = RGBImage(width: 16, height: 16, fill: (120, 60, 30))
+        var options = ChatOptions()
+        options.maxTokens = 8
+        let session = try fixture.engine.chat(image: image)
+        let limit = fixture.engine.directory.config.maxSequenceLength
+        var asked = 0
+        for i in 0..<30 {
+            _ = try session.ask("Is she young and smiling with long hair number \(i)?", options: options)
+            asked += 1
+            #expect(session.context.count < limit)
+        }
+        #expect(asked == 30)
+        #expect(session.turns.count < 30 && session.turns.count >= 2)
+        #expect(session.turns.last?.question == "Is she young and smiling with long hair number 29?")
+        // The kept turns are exactly what a fresh chat holds after replaying them.
+        let fresh = try fixture.engine.chat(image: image)
+        for turn in session.turns.dropLast() { try fresh.replay(question: turn.question, answer: turn.answer) }
+        let tokenizer = fixture.engine.directory.textTokenizer
+        let lastQuestion = tokenizer.encode(ChatFormat.userPrefix) + tokenizer.encode(ChatFormat.turnText(session.turns.last!.question))
+        #expect(Array(session.context.prefix(fresh.context.count + 1 + lastQuestion.count)) == fresh.context + [fixture.engine.directory.model.vocab.eos] + lastQuestion)
+    }
+
     /// The n-gram block: the token that would complete a seen n-gram is banned, nothing else.
     @Test func repeatingTokensAreTheOnesThatCloseASeenNgram() {
         #expect(ChatSession.repeatingTokens(after: [5, 6, 7, 5, 6], n: 3) == [7])
