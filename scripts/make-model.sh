@@ -16,7 +16,8 @@ RUNS=${RUNS:-runs}
 COUNT=${COUNT:-52632}          # 50 000 training images + 5% test
 EVAL_LIMIT=${EVAL_LIMIT:-300}  # test images for the generation and understanding figures
 CONFIG=${CONFIG:-configs/unified.json}
-CONTINUE_CONFIG=${CONTINUE_CONFIG:-configs/unified-continue.json}  # empty: stop after the first stage
+# Later stages, in order, each a warm start from the one before (empty: stop after the first).
+CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json}
 TOKENIZER_CONFIG=${TOKENIZER_CONFIG:-configs/image_tokenizer.json}
 DECODER_CONFIG=${DECODER_CONFIG:-configs/image_tokenizer_decoder.json}  # empty: keep the first decoder
 FACE_STEPS=${FACE_STEPS:-4500}
@@ -82,21 +83,24 @@ if [ ! -f "$RUNS/unified/model/model.safetensors" ]; then
 fi
 
 FINAL=$RUNS/unified
-if [ -n "$CONTINUE_CONFIG" ]; then
-    # Second stage: a warm restart from the first stage's weights with a fresh optimiser and
-    # schedule, another data order and more conversation examples per step.
-    phase "unified model, continued ($CONTINUE_CONFIG)"
-    FINAL=$RUNS/unified-2
+stage=1
+for continue_config in $CONTINUE_CONFIGS; do
+    # Stage k+1: a warm restart from stage k's weights with a fresh optimiser and schedule,
+    # another data order and more conversation examples per step.
+    stage=$((stage + 1))
+    PREVIOUS=$FINAL
+    FINAL=$RUNS/unified-$stage
+    phase "unified model, stage $stage ($continue_config)"
     if [ ! -f "$FINAL/model/model.safetensors" ]; then
         mkdir -p "$FINAL"
         # The image codes and embeddings are the first stage's: link them instead of recomputing.
         for cache in image_codes.bin image_embeddings.safetensors; do
             [ -e "$FINAL/$cache" ] || ln -f "$RUNS/unified/$cache" "$FINAL/$cache"
         done
-        if [ -e "$FINAL/checkpoint.safetensors" ]; then start=(--resume); else start=(--init "$RUNS/unified/checkpoint.safetensors"); fi
-        timed unified-2 "$BIN" train --data "$DATA" --config "$CONTINUE_CONFIG" --out "$FINAL" --image-tokenizer "$STAGE" "${start[@]}"
+        if [ -e "$FINAL/checkpoint.safetensors" ]; then start=(--resume); else start=(--init "$PREVIOUS/checkpoint.safetensors"); fi
+        timed "unified-$stage" "$BIN" train --data "$DATA" --config "$continue_config" --out "$FINAL" --image-tokenizer "$STAGE" "${start[@]}"
     fi
-fi
+done
 
 phase "eval on $EVAL_LIMIT test faces"
 timed eval "$BIN" eval --data "$DATA" --model "$FINAL/model" --limit "$EVAL_LIMIT" --out "$RUNS/eval" --json > /dev/null
@@ -117,5 +121,5 @@ phase "Models/"
 mkdir -p Models
 cp "$FINAL"/model/* Models/
 cp "$RUNS/eval/expert_activation.png" "$RUNS/eval/samples.png" Models/
-"$BIN" model card --model Models --eval "$RUNS/eval/eval.json" --config "$CONFIG" ${CONTINUE_CONFIG:+--config "$CONTINUE_CONFIG"} --runs "$RUNS" --out Models/MODEL_CARD.md
+"$BIN" model card --model Models --eval "$RUNS/eval/eval.json" --config "$CONFIG" $(for c in $CONTINUE_CONFIGS; do printf -- '--config %s ' "$c"; done) --runs "$RUNS" --out Models/MODEL_CARD.md
 du -sh Models

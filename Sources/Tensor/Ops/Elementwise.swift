@@ -138,6 +138,13 @@ extension Tensor {
         let x = data, y = out.data
         Threading.parallelChunks(count, minChunk: 1 << 14) { lo, hi in
             var i = lo
+            // Two independent tanh chains per iteration (as in the softmax's exp pass).
+            while i + 16 <= hi {
+                let v = load8(x + i, 8), v2 = load8(x + i + 8, 8)
+                let t = tanh8(geluInner(v)), t2 = tanh8(geluInner(v2))
+                store8(0.5 * v * (1 + t), y + i, 8); store8(0.5 * v2 * (1 + t2), y + i + 8, 8)
+                i += 16
+            }
             while i < hi {
                 let v = load8(x + i, hi - i)
                 store8(0.5 * v * (1 + tanh8(geluInner(v))), y + i, hi - i)
