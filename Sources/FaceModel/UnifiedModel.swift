@@ -306,6 +306,25 @@ public final class UnifiedModel: Layer {
         }
     }
 
+    /// How much `expert`'s resampled output varies over `conditioning` (two or more): the mean
+    /// standard deviation across the inputs of each output value, over the RMS of the mean output.
+    /// Training watches it: a resampler whose output no longer depends on its input reads ~0.
+    public func resamplerSensitivity(_ expert: SequenceExpert, _ conditioning: [SequenceConditioning]) -> Float {
+        let out = GradMode.withoutGrad { resample(expert, conditioning) }
+        let n = conditioning.count, width = out.count / max(n, 1), v = out.values
+        var spread: Float = 0, meanSquare: Float = 0
+        for j in 0..<width {
+            var mean: Float = 0
+            for i in 0..<n { mean += v[i * width + j] }
+            mean /= Float(n)
+            var variance: Float = 0
+            for i in 0..<n { variance += (v[i * width + j] - mean) * (v[i * width + j] - mean) }
+            spread += (variance / Float(n)).squareRoot()
+            meanSquare += mean * mean
+        }
+        return (spread / Float(width)) / max((meanSquare / Float(width)).squareRoot(), 1e-12)
+    }
+
     /// Logits over the image codes (mask excluded) for the given hidden rows → [rows, codes].
     public func imageLogits(_ hidden: Tensor) -> Tensor {
         hidden.matmul(head.weight.slice(axis: 0, vocab.imageOffset..<vocab.mask), transposeW: true)

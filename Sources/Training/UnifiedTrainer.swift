@@ -64,8 +64,13 @@ public struct HeldOutMetrics: Codable, Sendable {
     /// The same next-token loss with each conversation paired with another face's image: as high
     /// as `heldOutNTP` while the model answers from the text alone, higher once it reads the image.
     public var heldOutNTPOtherImage: Float?
+    /// How much each conditioning expert's resampled output changes with its input (noise: over
+    /// mask ratios; clip, face: over held-out images), relative to its size. Near 0 means the
+    /// expert adds the same thing whatever the conditioning: a learned constant.
+    public var resamplerSensitivity: [String: Float]?
     enum CodingKeys: String, CodingKey {
         case step, heldOutT2IMask = "held_out_t2i_mask", heldOutNTP = "held_out_ntp", heldOutNTPOtherImage = "held_out_ntp_other_image"
+        case resamplerSensitivity = "resampler_sensitivity"
     }
 }
 
@@ -129,6 +134,15 @@ public final class UnifiedTrainer {
             if config.t2iBatch > 0 && !heldOut.t2i.isEmpty {
                 rng = RNG(seed: seed)
                 metrics.heldOutT2IMask = (0..<batches).map { _ in t2iLoss().terms.mask.item }.reduce(0, +) / n
+            }
+            if model.config.sequenceMoE {
+                var sensitivity = ["noise": model.resamplerSensitivity(.noise, (1...8).map { .maskRatio(Float($0) / 8) })]
+                let images = heldOut.mmu.prefix(16).compactMap(\.embeddings).map { SequenceConditioning.image($0) }
+                if images.count > 1 {
+                    sensitivity["clip"] = model.resamplerSensitivity(.clip, images)
+                    sensitivity["face"] = model.resamplerSensitivity(.face, images)
+                }
+                metrics.resamplerSensitivity = sensitivity
             }
             guard config.mmuBatch > 0 && !heldOut.mmu.isEmpty else { return }
             rng = RNG(seed: seed)

@@ -347,3 +347,33 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         do { try c.validate(); Issue.record("expected a validation error") } catch let e as ModelConfigError { #expect(e.field == "resampler_heads") }
     }
 }
+
+@Suite struct ResamplerSensitivityTests {
+    func model(balancedKeys: Bool) -> UnifiedModel {
+        var c = tinyConfig()
+        c.sequenceMoE = true
+        c.imageTokens = 16
+        c.maxSequenceLength = 40
+        c.clipTokens = 2; c.clipDim = 3; c.faceTokens = 1; c.faceDim = 4
+        c.resamplerDim = 8; c.resamplerHeads = 2; c.resamplerDepth = 2; c.noiseEmbeddingDim = 8
+        c.resamplerBalancedKeys = balancedKeys
+        return UnifiedModel(config: c, seed: 5)
+    }
+
+    func images(_ n: Int) -> [SequenceConditioning] {
+        (0..<n).map { i in
+            .image(ImageEmbeddings(clip: rand([6], seed: UInt64(10 + i)).values, face: rand([4], seed: UInt64(30 + i)).values))
+        }
+    }
+
+    /// Zero when the conditioning is the same every time; above zero when it differs; and a
+    /// one-token face embedding among 16 latents moves the output more with balanced keys.
+    @Test func measuresHowMuchTheOutputFollowsTheInput() {
+        let plain = model(balancedKeys: false), balanced = model(balancedKeys: true)
+        let same = Array(repeating: images(1)[0], count: 4)
+        #expect(plain.resamplerSensitivity(.face, same) < 1e-6)
+        #expect(plain.resamplerSensitivity(.clip, images(4)) > 1e-3)
+        #expect(plain.resamplerSensitivity(.noise, [.maskRatio(0.1), .maskRatio(0.9)]) > 0)
+        #expect(balanced.resamplerSensitivity(.face, images(4)) > 2 * plain.resamplerSensitivity(.face, images(4)))
+    }
+}
