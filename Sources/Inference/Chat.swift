@@ -78,7 +78,7 @@ public final class ChatSession {
     /// session continues where it was): the question and answer are fed through the cache as
     /// if the answer had just been decoded.
     public func replay(question: String, answer: String) throws {
-        let ids = turnStart(question) + engine.directory.textTokenizer.encode(ChatFormat.turnText(answer))
+        let ids = pending + turnTokens(question, answer: answer)
         guard context.count + ids.count + 1 < engine.directory.config.maxSequenceLength else {
             throw InferenceError.invalidOption("the restored conversation does not fit the model's context (\(remaining) tokens left, the turn needs \(ids.count + 1))")
         }
@@ -93,9 +93,7 @@ public final class ChatSession {
     /// Drops the earliest turns, as training does with conversations longer than the context,
     /// until `tokens` more fit; the turns kept are fed again after the image prefix.
     private func forgetEarliestTurns(toFit tokens: Int) throws {
-        let tokenizer = engine.directory.textTokenizer
-        let fixed = tokenizer.encode(ChatFormat.userPrefix).count + tokenizer.encode(ChatFormat.assistantPrefix).count + 1
-        let cost = turns.map { fixed + tokenizer.encode(ChatFormat.turnText($0.question)).count + tokenizer.encode(ChatFormat.turnText($0.answer)).count }
+        let cost = turns.map { turnTokens($0.question, answer: $0.answer).count + 1 }  // + the <|eos|> after it
         let room = engine.directory.config.maxSequenceLength - (engine.builder.imageTokens + 4) - tokens
         var first = 0, kept = cost.reduce(0, +)
         while first < turns.count && kept >= room { kept -= cost[first]; first += 1 }
@@ -106,10 +104,13 @@ public final class ChatSession {
 
     /// What a turn feeds before its answer: the previous answer's pending tokens, then the
     /// question in chat format up to the assistant prefix.
-    private func turnStart(_ question: String) -> [Int] {
+    private func turnStart(_ question: String) -> [Int] { pending + turnTokens(question, answer: nil) }
+
+    /// A turn in chat format: the question up to the assistant prefix, then the answer if given.
+    private func turnTokens(_ question: String, answer: String?) -> [Int] {
         let tokenizer = engine.directory.textTokenizer
-        return pending + tokenizer.encode(ChatFormat.userPrefix) + tokenizer.encode(ChatFormat.turnText(question))
-            + tokenizer.encode(ChatFormat.assistantPrefix)
+        return tokenizer.encode(ChatFormat.userPrefix) + tokenizer.encode(ChatFormat.turnText(question))
+            + tokenizer.encode(ChatFormat.assistantPrefix) + (answer.map { tokenizer.encode(ChatFormat.turnText($0)) } ?? [])
     }
 
     /// Asks `question`, streaming the answer token by token; returns the whole answer.
@@ -122,8 +123,9 @@ public final class ChatSession {
         rng = RNG(seed: options.seed)
         var ids = turnStart(question)
         let limit = engine.directory.config.maxSequenceLength
-        if context.count + ids.count + answerReserve(options) >= limit && !turns.isEmpty {
-            try forgetEarliestTurns(toFit: ids.count + answerReserve(options))
+        let reserve = answerReserve(options)
+        if context.count + ids.count + reserve >= limit && !turns.isEmpty {
+            try forgetEarliestTurns(toFit: ids.count + reserve)
             ids = turnStart(question)
         }
         guard context.count + ids.count < limit else {
