@@ -40,6 +40,11 @@ public struct EvalReport: Codable, Sendable {
         /// Claims of the prompts (attributes present/absent, detail values) the judge confirms.
         public var attributeAccuracy: Double
         public var claimsChecked: Int
+        /// The same claims judged on the real test faces, and on them after an image-tokenizer
+        /// round trip: what the judge, and the judge with this tokenizer's detail, can confirm
+        /// at best (generation is decoded through the tokenizer too).
+        public var attributeAccuracyReal: Double?
+        public var attributeAccuracyReconstructed: Double?
         /// Fréchet distance (face-encoder features) generated vs real, and real vs real.
         public var fd: Double
         public var fdRealBaseline: Double
@@ -50,6 +55,7 @@ public struct EvalReport: Codable, Sendable {
         public var secondsPerImage: Double
         enum CodingKeys: String, CodingKey {
             case images, attributeAccuracy = "attribute_accuracy", claimsChecked = "claims_checked", fd
+            case attributeAccuracyReal = "attribute_accuracy_real", attributeAccuracyReconstructed = "attribute_accuracy_reconstructed"
             case fdRealBaseline = "fd_real_baseline", fdImages = "fd_images", clipScore = "clip_score"
             case clipScoreReal = "clip_score_real", secondsPerImage = "seconds_per_image"
         }
@@ -188,16 +194,14 @@ public final class Evaluator {
             for trace in result.routing { activation.add(trace) }
             progress("generate", i + 1, records.count)
         }
-        // Judge the generated faces against what their prompts claim.
+        // Judge the generated faces against what their prompts claim, and the real faces (as
+        // they are and through the tokenizer) for the ceilings.
         let judged = try judge(generated)
-        var correct = 0, checked = 0
-        for (record, prediction) in zip(records, judged.predictions) {
-            for claim in matcher.claims(in: record.caption) {
-                guard let verdict = verify(claim, prediction) else { continue }
-                checked += 1
-                if verdict { correct += 1 }
-            }
-        }
+        let (correct, checked) = claimsConfirmed(records, judged.predictions)
+        let realFaces = try records.map { try readImage($0.image) }
+        let onReal = claimsConfirmed(records, try judge(realFaces).predictions)
+        let reconstructed = try engine.directory.imageTokenizer.decode(try engine.directory.imageTokenizer.encode(realFaces))
+        let onReconstructed = claimsConfirmed(records, try judge(reconstructed).predictions)
         // Fréchet distance: generated vs the real test images, beside two disjoint real halves.
         let real = try judge(try allTest.map { try readImage($0.image) })
         let m = min(generated.count, allTest.count / 2)
@@ -207,16 +211,30 @@ public final class Evaluator {
         let baseline = Frechet.distance(Array(real.features.prefix(m * dim)), Array(real.features[(m * dim)..<(2 * m * dim)]), dim: dim)
         let captions = records.map(\.caption)
         let clipScore = try self.clipScore(generated, captions)
-        let clipReal = try self.clipScore(try records.map { try readImage($0.image) }, captions)
+        let clipReal = try self.clipScore(realFaces, captions)
         if let path = options.sheetPath {
             let n = min(options.sheetFaces, generated.count)
             var images: [RGBImage] = []
             for i in 0..<n { images += [try readImage(records[i].image), generated[i]] }
             try AtomicFile.write(try PNGCodec.encode(ContactSheet.make(images: images, columns: 8, background: (24, 24, 28))), to: path)
         }
-        return .init(images: generated.count, attributeAccuracy: checked == 0 ? 0 : Double(correct) / Double(checked), claimsChecked: checked,
-                     fd: fd, fdRealBaseline: baseline, fdImages: m, clipScore: clipScore, clipScoreReal: clipReal,
+        func share(_ c: (confirmed: Int, checked: Int)) -> Double { c.checked == 0 ? 0 : Double(c.confirmed) / Double(c.checked) }
+        return .init(images: generated.count, attributeAccuracy: share((correct, checked)), claimsChecked: checked,
+                     attributeAccuracyReal: share(onReal), attributeAccuracyReconstructed: share(onReconstructed), fd: fd, fdRealBaseline: baseline, fdImages: m, clipScore: clipScore, clipScoreReal: clipReal,
                      secondsPerImage: seconds / Double(max(generated.count, 1)))
+    }
+
+    /// How many claims of each record's caption the judge confirms on its face, of those it can check.
+    func claimsConfirmed(_ records: [CaptionRecord], _ predictions: [FacePrediction]) -> (confirmed: Int, checked: Int) {
+        var confirmed = 0, checked = 0
+        for (record, prediction) in zip(records, predictions) {
+            for claim in matcher.claims(in: record.caption) {
+                guard let verdict = verify(claim, prediction) else { continue }
+                checked += 1
+                if verdict { confirmed += 1 }
+            }
+        }
+        return (confirmed, checked)
     }
 
     /// The face encoder's predictions and penultimate features for `images`.

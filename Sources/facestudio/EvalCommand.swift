@@ -98,7 +98,7 @@ struct EvalCommand: ParsableCommand {
         var lines: [String] = []
         func f(_ x: Double) -> String { String(format: "%.3f", x) }
         if let g = r.generation {
-            lines.append("generation    attribute_accuracy \(f(g.attributeAccuracy)) (\(g.claimsChecked) claims, \(g.images) faces)  fd \(f(g.fd)) (real baseline \(f(g.fdRealBaseline)))  clip_score \(f(g.clipScore)) (real \(f(g.clipScoreReal)))  \(String(format: "%.1f", g.secondsPerImage)) s/face")
+            lines.append("generation    attribute_accuracy \(f(g.attributeAccuracy)) (\(g.claimsChecked) claims, \(g.images) faces; real faces \(f(g.attributeAccuracyReal ?? .nan)), through the tokenizer \(f(g.attributeAccuracyReconstructed ?? .nan)))  fd \(f(g.fd)) (real baseline \(f(g.fdRealBaseline)))  clip_score \(f(g.clipScore)) (real \(f(g.clipScoreReal)))  \(String(format: "%.1f", g.secondsPerImage)) s/face")
         }
         if let u = r.understanding {
             lines.append("understanding vqa_accuracy \(f(u.vqaAccuracy)) (\(u.questions) questions)  caption_precision \(f(u.captionPrecision))  caption_recall \(f(u.captionRecall))")

@@ -27,27 +27,46 @@ struct ModelBench {
         source = "random default config"
     }
 
-    /// Milliseconds per MaskGIT step and per image (K = 12, CFG on, preview decode included).
     static let generationPrompt = "a smiling young woman with long wavy blond hair, green eyes and round eyeglasses"
 
-    /// Also returns the mean number of still-masked slots a step computes logits for. Without
-    /// `previews` the steps skip decoding a preview image (the network's own time).
-    func generation(previews: Bool = true) throws -> (stepMs: Double, imageMs: Double, meanUnknownSlots: Double) {
+    /// Milliseconds per MaskGIT step and per image (K = 12, CFG on, preview decode included;
+    /// without `previews`, the network's own time).
+    func generation(previews: Bool = true) throws -> (stepMs: Double, imageMs: Double) {
         var options = GenerateOptions()
         options.previews = previews
-        let prompt = ModelBench.generationPrompt
-        _ = try engine.generate(prompt: prompt, options: options)  // warm-up
-        var best = Double.infinity, unknown = 0.0
+        _ = try timedImage(options)  // warm-up
+        var best = Double.infinity
         for seed in 1...4 {
             options.seed = UInt64(seed)
-            let t0 = Bench.now()
-            let result = try engine.generate(prompt: prompt, options: options) { _ in }
-            best = min(best, Bench.now() - t0)
-            var left = engine.directory.config.imageTokens, total = 0
-            for revealed in result.revealedPerStep { total += left; left -= revealed }
-            unknown = Double(total) / Double(options.steps)
+            best = min(best, try timedImage(options).seconds)
         }
-        return (best * 1000 / Double(options.steps), best * 1000, unknown)
+        return (best * 1000 / Double(options.steps), best * 1000)
+    }
+
+    /// The MaskGIT step's model FLOPs per second (previews off) as a share of the sgemm peak,
+    /// each image timed beside its own peak measurement (`Bench.shareOfPeak`).
+    func maskgitShareOfPeak(peakSize: Int, rounds: Int = 5) throws -> Double {
+        var options = GenerateOptions()
+        options.previews = false
+        _ = try timedImage(options)  // warm-up
+        var seed: UInt64 = 0
+        return try Bench.shareOfPeak(rounds: rounds, peakSize: peakSize) {
+            seed += 1
+            options.seed = seed
+            let image = try timedImage(options)
+            let flops = Double(options.steps) * maskgitStepFLOPs(unknownSlots: image.meanUnknownSlots)
+            return flops / image.seconds / 1e9
+        }
+    }
+
+    /// One image of the bench prompt: seconds, and the mean number of still-masked slots per step.
+    private func timedImage(_ options: GenerateOptions) throws -> (seconds: Double, meanUnknownSlots: Double) {
+        let t0 = Bench.now()
+        let result = try engine.generate(prompt: ModelBench.generationPrompt, options: options) { _ in }
+        let seconds = Bench.now() - t0
+        var left = engine.directory.config.imageTokens, total = 0
+        for revealed in result.revealedPerStep { total += left; left -= revealed }
+        return (seconds, Double(total) / Double(options.steps))
     }
 
     /// Tokens per second decoding at a context of about `context` tokens, with the KV cache and
@@ -92,7 +111,10 @@ struct ModelBench {
 
     /// Training tokens per second and model-FLOPs utilisation against `sgemmPeak` GFLOPS, on a
     /// synthetic corpus (the data do not change the speed).
-    func training(sgemmPeak: Double, steps: Int = 2, rounds: Int = 3) throws -> (tokensPerS: Double, mfu: Double) {
+    /// Training tokens per second (best round) and model-FLOPs utilisation (each round's share of
+    /// an sgemm peak measured beside it, the median; `Bench.shareOfPeak`), on a synthetic corpus
+    /// (the data do not change the speed).
+    func training(peakSize: Int, steps: Int = 2, rounds: Int = 5) throws -> (tokensPerS: Double, mfu: Double) {
         let c = engine.directory.config
         var rng = RNG(seed: 1)
         let examples = (0..<16).map { _ in
@@ -108,20 +130,20 @@ struct ModelBench {
         let model = UnifiedModel(config: c, seed: 3)
         let trainer = try UnifiedTrainer(model: model, config: TrainConfig(), corpus: corpus)
         _ = trainer.trainStep()  // warm-up
-        // The best of a few rounds, like every other figure here: this VM's speed drifts by
-        // ±20% from one second to the next.
-        var perS = 0.0
-        for _ in 0..<rounds {
-            var tokens = 0
-            let t0 = Bench.now()
-            for _ in 0..<steps { tokens += trainer.trainStep().tokens }
-            perS = max(perS, Double(tokens) / (Bench.now() - t0))
-        }
         // (6·N_active + 12·L·T·d) FLOPs per token, T ≈ the T2I sequence length (40-token prompts).
         let builder = SequenceBuilder(config: c)
         let T = Double(builder.t2iLength - builder.promptLength + builder.promptSlots([[Int](repeating: 0, count: 40)]))
         let flopsPerToken = 6 * activeParameters + 12 * Double(c.layers) * T * Double(c.dModel)
-        return (perS, perS * flopsPerToken / 1e9 / sgemmPeak)
+        var best = 0.0
+        let mfu = Bench.shareOfPeak(rounds: rounds, peakSize: peakSize) {
+            var tokens = 0
+            let t0 = Bench.now()
+            for _ in 0..<steps { tokens += trainer.trainStep().tokens }
+            let perS = Double(tokens) / (Bench.now() - t0)
+            best = max(best, perS)
+            return perS * flopsPerToken / 1e9
+        }
+        return (best, mfu)
     }
 
     /// Weights one token multiplies by: attention and the shared + top-k experts of one group.

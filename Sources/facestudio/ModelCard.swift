@@ -100,6 +100,8 @@ struct ModelCard {
         }
         if let g = report.generation {
             row("generation.attribute_accuracy (\(g.claimsChecked) claims, \(g.images) faces)", g.attributeAccuracy, "≥ 0.90")
+            row("the same claims judged on the real test faces", g.attributeAccuracyReal, "the judge's ceiling")
+            row("… on the real faces after an image-tokenizer round trip", g.attributeAccuracyReconstructed, "ceiling with this tokenizer")
             row("generation.fd (\(g.fdImages) faces)", g.fd, "≤ 3 × baseline = \(String(format: "%.3f", 3 * g.fdRealBaseline))")
             row("generation.fd_real_baseline", g.fdRealBaseline, "")
             row("generation.clip_score", g.clipScore, "real images: \(String(format: "%.2f", g.clipScoreReal))", digits: 2)

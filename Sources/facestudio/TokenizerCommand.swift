@@ -336,7 +336,7 @@ private final class JSONLines {
     private let encoder = JSONEncoder()
 
     init(path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("\(path): cannot open for appending") }
         h.seekToEndOfFile()
         handle = h

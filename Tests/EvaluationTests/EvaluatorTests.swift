@@ -55,6 +55,7 @@ import Inference
         let g = try #require(report.generation), u = try #require(report.understanding)
         #expect(g.images == 4 && g.claimsChecked > 0)
         #expect((0...1).contains(g.attributeAccuracy))
+        #expect([g.attributeAccuracyReal, g.attributeAccuracyReconstructed].allSatisfy { $0.map { (0...1).contains($0) } == true })
         #expect(g.fd >= 0 && g.fdRealBaseline >= 0 && g.fd.isFinite)
         #expect((-100...100).contains(g.clipScore))
         #expect(u.captions == 4 && u.questions >= 4 * 7)
