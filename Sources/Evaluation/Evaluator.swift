@@ -68,9 +68,18 @@ public struct EvalReport: Codable, Sendable {
         /// Claims in the model's captions that hold / attributes present that it states.
         public var captionPrecision: Double
         public var captionRecall: Double
+        /// VQA accuracy per topic (the schema key the ground-truth answer is about, e.g.
+        /// `hair_color`, `expression`, `eyeglasses`): where the model reads faces and where not.
+        public var vqaByTopic: [String: TopicAccuracy]?
         enum CodingKeys: String, CodingKey {
             case questions, vqaAccuracy = "vqa_accuracy", captions, captionPrecision = "caption_precision", captionRecall = "caption_recall"
+            case vqaByTopic = "vqa_by_topic"
         }
+    }
+
+    public struct TopicAccuracy: Codable, Sendable, Equatable {
+        public var questions: Int
+        public var accuracy: Double
     }
 
     public struct TokenizerFigures: Codable, Sendable {
@@ -298,6 +307,7 @@ public final class Evaluator {
         let llava = try FaceDataset.loadLLaVA(path: dataDirectory + "/llava_test.json")
         let conversations = Dictionary(llava.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var questions = 0, correct = 0
+        var byTopic: [String: (questions: Int, correct: Int)] = [:]
         var claimsMade = 0, claimsTrue = 0, present = 0, stated = 0
         var answers: [UnderstandingAnswer] = []
         let onToken: (TokenEvent) -> Void = { [self] in activation.add($0.routing) }
@@ -321,6 +331,9 @@ public final class Evaluator {
                     questions += 1
                     let right = AnswerMatcher.matches(reply: reply, truth: answer, matcher: matcher)
                     if right { correct += 1 }
+                    let topic = AnswerMatcher.topic(of: answer, matcher: matcher)
+                    byTopic[topic, default: (0, 0)].questions += 1
+                    if right { byTopic[topic, default: (0, 0)].correct += 1 }
                     answers.append(.init(id: record.id, question: question, reply: reply, truth: answer, correct: right))
                 }
             }
@@ -329,7 +342,8 @@ public final class Evaluator {
         if let path = options.answersPath { try UnderstandingAnswer.write(answers, to: path) }
         return .init(questions: questions, vqaAccuracy: questions == 0 ? 0 : Double(correct) / Double(questions),
                      captions: records.count, captionPrecision: claimsMade == 0 ? 0 : Double(claimsTrue) / Double(claimsMade),
-                     captionRecall: present == 0 ? 0 : Double(stated) / Double(present))
+                     captionRecall: present == 0 ? 0 : Double(stated) / Double(present),
+                     vqaByTopic: byTopic.mapValues { .init(questions: $0.questions, accuracy: Double($0.correct) / Double($0.questions)) })
     }
 
     /// One answer the model gave, for reading failures one by one (`--out`/answers.jsonl).
@@ -389,6 +403,16 @@ public enum AnswerMatcher {
         let keys = Set(truthClaims.map(\.key))
         let replyClaims = Set(matcher.claims(in: reply).filter { keys.contains($0.key) })
         return replyClaims == truthClaims
+    }
+
+    /// What a ground-truth answer is about: its first detail field (hair phrases also imply
+    /// "not bald"), else its first attribute other than the pronouns' gender, else the gender
+    /// ("other" when it makes no claim).
+    public static func topic(of truth: String, matcher: PhraseMatcher = .shared) -> String {
+        let claims = matcher.claims(in: truth)
+        if let detail = claims.first(where: { if case .detail = $0 { return true } else { return false } }) { return detail.key }
+        let keys = claims.map(\.key)
+        return keys.first { $0 != Appearance.male.rawValue } ?? keys.first ?? "other"
     }
 
     static func yesNo(_ text: String) -> Bool? {

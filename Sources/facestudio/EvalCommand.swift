@@ -102,6 +102,10 @@ struct EvalCommand: ParsableCommand {
         }
         if let u = r.understanding {
             lines.append("understanding vqa_accuracy \(f(u.vqaAccuracy)) (\(u.questions) questions)  caption_precision \(f(u.captionPrecision))  caption_recall \(f(u.captionRecall))")
+            if let topics = u.vqaByTopic, !topics.isEmpty {
+                let byCount = topics.sorted { ($0.value.questions, $1.key) > ($1.value.questions, $0.key) }
+                lines.append("  vqa by topic: " + byCount.map { "\($0.key) \(String(format: "%.2f", $0.value.accuracy)) (\($0.value.questions))" }.joined(separator: ", "))
+            }
         }
         if let t = r.tokenizer { lines.append("tokenizer     psnr_db \(String(format: "%.2f", t.psnrDB))  codebook_usage \(f(t.codebookUsage))") }
         if let e = r.encoders {

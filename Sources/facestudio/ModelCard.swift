@@ -124,6 +124,13 @@ struct ModelCard {
         md += "\nMeasured by `facestudio eval --data data/faces --model Models --limit \(report.generation?.images ?? report.understanding?.captions ?? 0) --out runs/eval`.\n"
         md += "Generated faces are judged by the face-attribute encoder (its accuracy on real faces is above), so the generation figures are bounded by it.\n\n"
         md += "![real (left) and generated (right) faces for test captions](samples.png)\n\n"
+        if let topics = report.understanding?.vqaByTopic, !topics.isEmpty {
+            md += "### VQA accuracy by topic\n\n| topic (what the true answer is about) | questions | accuracy |\n| --- | --- | --- |\n"
+            for (topic, t) in topics.sorted(by: { ($0.value.questions, $1.key) > ($1.value.questions, $0.key) }) {
+                md += "| \(topic) | \(t.questions) | \(String(format: "%.2f", t.accuracy)) |\n"
+            }
+            md += "\n"
+        }
         md += "## Expert activation\n\n![expert activation per layer](expert_activation.png)\n\n"
 
         md += "## Model\n\n"

@@ -80,6 +80,28 @@ import Inference
         #expect(verdicts.count == u.questions)
         #expect(abs(Double(verdicts.filter { $0 }.count) / Double(u.questions) - u.vqaAccuracy) < 1e-9)
         #expect(answers.allSatisfy { $0["question"] is String && $0["reply"] is String && $0["truth"] is String && $0["id"] is String })
+        // The per-topic table regroups exactly those verdicts.
+        var byTopic: [String: (questions: Int, correct: Int)] = [:]
+        for a in answers {
+            guard let right = a["correct"] as? Bool else { continue }
+            let topic = AnswerMatcher.topic(of: a["truth"] as! String)
+            byTopic[topic, default: (0, 0)].questions += 1
+            if right { byTopic[topic, default: (0, 0)].correct += 1 }
+        }
+        let topics = try #require(u.vqaByTopic)
+        #expect(Set(topics.keys) == Set(byTopic.keys))
+        for (topic, t) in topics {
+            #expect(t.questions == byTopic[topic]!.questions && abs(t.accuracy - Double(byTopic[topic]!.correct) / Double(t.questions)) < 1e-9)
+        }
+    }
+
+    @Test func anAnswersTopicIsWhatItSaysBesidesTheGender() {
+        #expect(AnswerMatcher.topic(of: "No, he is not wearing a hat.") == "hat")
+        #expect(AnswerMatcher.topic(of: "She looks happy.") == "happy")
+        #expect(AnswerMatcher.topic(of: "Yes, her hair is black.") == "hair_color")
+        #expect(AnswerMatcher.topic(of: "No, she is not bald.") == "bald")
+        #expect(AnswerMatcher.topic(of: "This is a man.") == "male")
+        #expect(AnswerMatcher.topic(of: "I cannot tell.") == "other")
     }
 
     @Test func aModelWithoutEncodersCannotBeJudged() throws {
