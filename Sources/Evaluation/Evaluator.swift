@@ -206,7 +206,7 @@ public final class Evaluator {
         // Judge the generated faces against what their prompts claim, and the real faces (as
         // they are and through the tokenizer) for the ceilings.
         let judged = try judge(generated)
-        let (correct, checked) = claimsConfirmed(records, judged.predictions)
+        let onGenerated = claimsConfirmed(records, judged.predictions)
         let realFaces = try records.map { try readImage($0.image) }
         let onReal = claimsConfirmed(records, try judge(realFaces).predictions)
         let reconstructed = try engine.directory.imageTokenizer.decode(try engine.directory.imageTokenizer.encode(realFaces))
@@ -224,12 +224,13 @@ public final class Evaluator {
         if let path = options.sheetPath {
             let n = min(options.sheetFaces, generated.count)
             var images: [RGBImage] = []
-            for i in 0..<n { images += [try readImage(records[i].image), generated[i]] }
+            for i in 0..<n { images += [realFaces[i], generated[i]] }
             try AtomicFile.write(try PNGCodec.encode(ContactSheet.make(images: images, columns: 8, background: (24, 24, 28))), to: path)
         }
         func share(_ c: (confirmed: Int, checked: Int)) -> Double { c.checked == 0 ? 0 : Double(c.confirmed) / Double(c.checked) }
-        return .init(images: generated.count, attributeAccuracy: share((correct, checked)), claimsChecked: checked,
-                     attributeAccuracyReal: share(onReal), attributeAccuracyReconstructed: share(onReconstructed), fd: fd, fdRealBaseline: baseline, fdImages: m, clipScore: clipScore, clipScoreReal: clipReal,
+        return .init(images: generated.count, attributeAccuracy: share(onGenerated), claimsChecked: onGenerated.checked,
+                     attributeAccuracyReal: share(onReal), attributeAccuracyReconstructed: share(onReconstructed),
+                     fd: fd, fdRealBaseline: baseline, fdImages: m, clipScore: clipScore, clipScoreReal: clipReal,
                      secondsPerImage: seconds / Double(max(generated.count, 1)))
     }
 

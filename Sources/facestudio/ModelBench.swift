@@ -109,8 +109,6 @@ struct ModelBench {
         return (kv, Double(slowTokens) / (Bench.now() - t0))
     }
 
-    /// Training tokens per second and model-FLOPs utilisation against `sgemmPeak` GFLOPS, on a
-    /// synthetic corpus (the data do not change the speed).
     /// Training tokens per second (best round) and model-FLOPs utilisation (each round's share of
     /// an sgemm peak measured beside it, the median; `Bench.shareOfPeak`), on a synthetic corpus
     /// (the data do not change the speed).
