@@ -20,10 +20,11 @@ let package = Package(
         .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CSixel", pkgConfig: "libsixel", providers: [.apt(["libsixel-dev"])]),
+        .systemLibrary(name: "CMalloc"),  // part of libc: no package to install
 
         // Layers, arrows pointing down only (see DESIGN.md "Layout").
         .target(name: "Support"),
-        .target(name: "Tensor", dependencies: ["Support", "CBLAS"], swiftSettings: fastMath),
+        .target(name: "Tensor", dependencies: ["Support", "CBLAS", "CMalloc"], swiftSettings: fastMath),
         .target(name: "Imaging", dependencies: ["Support", "CPNG", "CSixel"], swiftSettings: fastMath),
         .target(name: "FaceData", dependencies: ["Imaging"], swiftSettings: fastMath),
         .target(name: "FaceModel", dependencies: ["Tensor", "Imaging"], swiftSettings: fastMath),

@@ -115,6 +115,10 @@ import TestSupport
         let x = rand([4, 6], seed: 31)
         check.run([x, rand([6], seed: 32), rand([6], seed: 33)]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
         check.run([x, rand([6], seed: 34)]) { $0[0].rmsNorm(weight: $0[1]) }
+        // A row of 13: one full eight-lane block and a partial one.
+        let wide = rand([3, 13], seed: 38)
+        check.run([wide, rand([13], seed: 39), rand([13], seed: 40)]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
+        check.run([wide, rand([13], seed: 41)]) { $0[0].rmsNorm(weight: $0[1]) }
         check.run([rand([2, 4, 3, 3], seed: 35), rand([4], seed: 36), rand([4], seed: 37)]) {
             $0[0].groupNorm(groups: 2, weight: $0[1], bias: $0[2])
         }

@@ -188,6 +188,30 @@ import TestSupport
         }
     }
 
+    /// Enough rows that the weight and bias gradients are summed by several workers and then
+    /// added: they must equal the plain sums over rows of dy·x̂ and dy.
+    @Test func layerNormParameterGradientsOverManyRows() {
+        let rows = 300, D = 24
+        let x = rand([rows, D], seed: 14, scale: 3), upstream = rand([rows, D], seed: 15)
+        let w = rand([D], seed: 16), b = rand([D], seed: 17)
+        w.requiresGrad = true; b.requiresGrad = true
+        (x.layerNorm(weight: w, bias: b) * upstream).sum().backward()
+        var wantW = [Double](repeating: 0, count: D), wantB = [Double](repeating: 0, count: D)
+        for r in 0..<rows {
+            let row = (0..<D).map { Double(x.values[r * D + $0]) }
+            let m = row.reduce(0, +) / Double(D)
+            let rstd = 1 / ((row.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(D)) + 1e-5).squareRoot()
+            for j in 0..<D {
+                wantW[j] += Double(upstream.values[r * D + j]) * (row[j] - m) * rstd
+                wantB[j] += Double(upstream.values[r * D + j])
+            }
+        }
+        for j in 0..<D {
+            #expect(Swift.abs(Double(w.grad!.values[j]) - wantW[j]) < 1e-3, "weight \(j)")
+            #expect(Swift.abs(Double(b.grad!.values[j]) - wantB[j]) < 1e-3, "bias \(j)")
+        }
+    }
+
     @Test func noGradModeRecordsNothing() {
         let w = rand([3, 3], seed: 13)
         w.requiresGrad = true

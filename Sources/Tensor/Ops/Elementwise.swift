@@ -3,15 +3,6 @@
 /// The four broadcasting binary operations.
 public enum BinaryOp: Sendable {
     case add, sub, mul, div
-
-    @inline(__always) func apply(_ a: Float, _ b: Float) -> Float {
-        switch self {
-        case .add: return a + b
-        case .sub: return a - b
-        case .mul: return a * b
-        case .div: return a / b
-        }
-    }
 }
 
 /// out = a ∘ b with NumPy broadcasting; out is contiguous with shape `outShape`.
@@ -33,8 +24,35 @@ func binaryForward(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, outShape: [Int], ou
     let inner = outShape.last ?? 1
     let ia = sa.last ?? 0, ib = sb.last ?? 0
     let pa = a.data, pb = b.data
-    forEachRow(outShape, sa, sb) { oo, ao, bo in
-        for j in 0..<inner { out[oo + j] = op.apply(pa[ao + j * ia], pb[bo + j * ib]) }
+    // Where each output row reads from (cheap, serial), then the rows in parallel.
+    var rowStarts: [(a: Int, b: Int)] = []
+    rowStarts.reserveCapacity(n / max(inner, 1))
+    forEachRow(outShape, sa, sb) { _, ao, bo in rowStarts.append((ao, bo)) }
+    rowStarts.withUnsafeBufferPointer { starts in
+        Threading.parallelChunks(starts.count, minChunk: max(1, (1 << 15) / max(inner, 1))) { lo, hi in
+            for r in lo..<hi {
+                let y = out + r * inner, x = pa + starts[r].a, z = pb + starts[r].b
+                switch op {
+                case .add: binaryRow(y, x, ia, z, ib, inner, +)
+                case .sub: binaryRow(y, x, ia, z, ib, inner, -)
+                case .mul: binaryRow(y, x, ia, z, ib, inner, *)
+                case .div: binaryRow(y, x, ia, z, ib, inner, /)
+                }
+            }
+        }
+    }
+}
+
+/// y[j] = f(a[j·ia], b[j·ib]) for one row, with the common stride patterns (contiguous, or one
+/// side a single value per row: a bias, a gate) as their own loops so they vectorise.
+@inline(__always)
+private func binaryRow(_ y: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ ia: Int, _ b: UnsafePointer<Float>, _ ib: Int,
+                       _ n: Int, _ f: (Float, Float) -> Float) {
+    switch (ia, ib) {
+    case (1, 1): for j in 0..<n { y[j] = f(a[j], b[j]) }
+    case (1, 0): let s = b[0]; for j in 0..<n { y[j] = f(a[j], s) }
+    case (0, 1): let s = a[0]; for j in 0..<n { y[j] = f(s, b[j]) }
+    default: for j in 0..<n { y[j] = f(a[j * ia], b[j * ib]) }
     }
 }
 
@@ -132,22 +150,22 @@ extension Tensor {
     /// sign(x) ∈ {-1, 1} (0 maps to 1); its true derivative is zero almost everywhere.
     public func sign() -> Tensor { pointwise({ $0 >= 0 ? 1 : -1 }, derivative: { _, _ in 0 }) }
 
-    /// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), eight lanes at a time.
+    /// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), eight lanes at a
+    /// time (as x·σ(2u), `geluGate`).
     public func gelu() -> Tensor {
         let out = Tensor(uninitialized: shape)
         let x = data, y = out.data
         Threading.parallelChunks(count, minChunk: 1 << 14) { lo, hi in
             var i = lo
-            // Two independent tanh chains per iteration (as in the softmax's exp pass).
+            // Two independent exp chains per iteration (as in the softmax's exp pass).
             while i + 16 <= hi {
                 let v = load8(x + i, 8), v2 = load8(x + i + 8, 8)
-                let t = tanh8(geluInner(v)), t2 = tanh8(geluInner(v2))
-                store8(0.5 * v * (1 + t), y + i, 8); store8(0.5 * v2 * (1 + t2), y + i + 8, 8)
+                store8(v * geluGate(v), y + i, 8); store8(v2 * geluGate(v2), y + i + 8, 8)
                 i += 16
             }
             while i < hi {
                 let v = load8(x + i, hi - i)
-                store8(0.5 * v * (1 + tanh8(geluInner(v))), y + i, hi - i)
+                store8(v * geluGate(v), y + i, hi - i)
                 i += 8
             }
         }
@@ -157,9 +175,10 @@ extension Tensor {
                 var i = lo
                 while i < hi {
                     let v = load8(x + i, hi - i)
-                    let t = tanh8(geluInner(v))
-                    let du = 0.797_884_56 * (1 + 3 * 0.044715 * v * v)
-                    let derivative = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du
+                    // d/dv [v·σ(2u)] = σ + v·2σ(1−σ)·du/dv
+                    let gate = geluGate(v)
+                    let du = 0.797_884_56 * fma8(3 * 0.044715 * v, v, 1)
+                    let derivative = fma8(2 * v * gate * (1 - gate), du, gate)
                     store8(load8(g + i, hi - i) + load8(go + i, hi - i) * derivative, g + i, hi - i)
                     i += 8
                 }
@@ -224,7 +243,9 @@ import Glibc
 import Darwin
 #endif
 
-/// √(2/π)·(x + 0.044715·x³), the argument of GELU's tanh.
-@inline(__always) func geluInner(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    0.797_884_56 * (x + 0.044715 * x * x * x)
+/// GELU (tanh form) is x·½(1 + tanh u) with u = √(2/π)·(x + 0.044715·x³), and
+/// ½(1 + tanh u) = σ(2u) = 1/(1 + e^(−2u)): one exp and one division, none of tanh's clamps.
+@inline(__always) func geluGate(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let minusTwoU = -1.595_769_1 * fma8(0.044715 * x * x, x, x)
+    return 1 / (1 + exp8(minusTwoU))
 }

@@ -10,15 +10,7 @@ extension Tensor {
         let x = data, y = out.data, w = weight.data, b = bias?.data
         Threading.parallelChunks(rows, minChunk: 16) { lo, hi in
             for r in lo..<hi {
-                let xr = x + r * D
-                var m: Float = 0
-                for j in 0..<D { m += xr[j] }
-                m /= Float(D)
-                var v: Float = 0
-                for j in 0..<D { let d = xr[j] - m; v += d * d }
-                let rs = 1 / (v / Float(D) + eps).squareRoot()
-                mean.data[r] = m; rstd.data[r] = rs
-                for j in 0..<D { y[r * D + j] = (xr[j] - m) * rs * w[j] + (b?[j] ?? 0) }
+                (mean.data[r], rstd.data[r]) = normalizeRow(x + r * D, into: y + r * D, D: D, weight: w, bias: b, eps: eps, centered: true)
             }
         }
         var inputs = [self, weight]
@@ -38,12 +30,7 @@ extension Tensor {
         let x = data, y = out.data, w = weight.data
         Threading.parallelChunks(rows, minChunk: 16) { lo, hi in
             for r in lo..<hi {
-                let xr = x + r * D
-                var ss: Float = 0
-                for j in 0..<D { ss += xr[j] * xr[j] }
-                let rs = 1 / (ss / Float(D) + eps).squareRoot()
-                rstd.data[r] = rs
-                for j in 0..<D { y[r * D + j] = xr[j] * rs * w[j] }
+                rstd.data[r] = normalizeRow(x + r * D, into: y + r * D, D: D, weight: w, bias: nil, eps: eps, centered: false).rstd
             }
         }
         return Tensor.result(out, inputs: [self, weight]) { [unowned self] o in
@@ -51,6 +38,32 @@ extension Tensor {
                          dx: self.requiresGrad ? self.gradBuffer().data : nil, rows: rows, D: D, centered: false)
         }
     }
+}
+
+/// One row of LayerNorm (`centered`) or RMSNorm, eight lanes at a time (a scalar sum is a
+/// chain of dependent adds: D of them per reduction). Returns the row's mean (0 when not
+/// centered) and 1/√(variance + eps).
+@inline(__always)
+func normalizeRow(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, D: Int, weight w: UnsafePointer<Float>,
+                  bias b: UnsafePointer<Float>?, eps: Float, centered: Bool) -> (mean: Float, rstd: Float) {
+    var m: Float = 0
+    if centered {
+        var sum = SIMD8<Float>(repeating: 0)
+        var j = 0
+        while j < D { sum += load8(x + j, D - j); j += 8 }
+        m = sum.sum() / Float(D)
+    }
+    var squares = SIMD8<Float>(repeating: 0)
+    var j = 0
+    while j < D { let d = load8(x + j, D - j, fill: m) - m; squares = fma8(d, d, squares); j += 8 }
+    let rs = 1 / (squares.sum() / Float(D) + eps).squareRoot()
+    j = 0
+    if let b {
+        while j < D { store8(fma8((load8(x + j, D - j) - m) * rs, load8(w + j, D - j), load8(b + j, D - j)), y + j, D - j); j += 8 }
+    } else {
+        while j < D { store8((load8(x + j, D - j) - m) * rs * load8(w + j, D - j), y + j, D - j); j += 8 }
+    }
+    return (m, rs)
 }
 
 /// Shared backward of LayerNorm (`centered`) and RMSNorm: with x̂ = (x − μ)·rstd,
@@ -62,16 +75,23 @@ func normBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, mean: Unsaf
         Threading.parallelChunks(rows, minChunk: 16) { lo, hi in
             for r in lo..<hi {
                 let m = mean?[r] ?? 0, rs = rstd[r]
-                var sumG: Float = 0, sumGX: Float = 0
-                for j in 0..<D {
-                    let gx = dy[r * D + j] * w[j]
+                let xr = x + r * D, dyr = dy + r * D, dxr = dx + r * D
+                // Tail lanes load dy = 0, so they add nothing to either sum.
+                var sumG = SIMD8<Float>(repeating: 0), sumGX = SIMD8<Float>(repeating: 0)
+                var j = 0
+                while j < D {
+                    let gx = load8(dyr + j, D - j) * load8(w + j, D - j)
                     sumG += gx
-                    sumGX += gx * (x[r * D + j] - m) * rs
+                    sumGX = fma8(gx, (load8(xr + j, D - j) - m) * rs, sumGX)
+                    j += 8
                 }
-                let mg = centered ? sumG / Float(D) : 0, mgx = sumGX / Float(D)
-                for j in 0..<D {
-                    let xhat = (x[r * D + j] - m) * rs
-                    dx[r * D + j] += rs * (dy[r * D + j] * w[j] - mg - xhat * mgx)
+                let mg = centered ? sumG.sum() / Float(D) : 0, mgx = sumGX.sum() / Float(D)
+                j = 0
+                while j < D {
+                    let gx = load8(dyr + j, D - j) * load8(w + j, D - j)
+                    let xhat = (load8(xr + j, D - j) - m) * rs
+                    store8(fma8(gx - mg - xhat * mgx, rs, load8(dxr + j, D - j)), dxr + j, D - j)
+                    j += 8
                 }
             }
         }
@@ -79,12 +99,28 @@ func normBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, mean: Unsaf
     if weight.requiresGrad || (bias?.requiresGrad ?? false) {
         let gw = weight.requiresGrad ? weight.gradBuffer().data : nil
         let gb = (bias?.requiresGrad ?? false) ? bias!.gradBuffer().data : nil
-        for r in 0..<rows {
-            let m = mean?[r] ?? 0, rs = rstd[r]
-            for j in 0..<D {
-                gw?[j] += dy[r * D + j] * (x[r * D + j] - m) * rs
-                gb?[j] += dy[r * D + j]
+        // Each worker sums its rows into its own [dweight | dbias] pair, then the pairs are added.
+        let parts = Threading.parts(rows, minChunk: 64)
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * 2 * D)
+        partial.initialize(repeating: 0, count: parts * 2 * D)
+        defer { partial.deallocate() }
+        Threading.parallelFor(parts) { p in
+            let pw = partial + p * 2 * D, pb = pw + D
+            for r in (rows * p / parts)..<(rows * (p + 1) / parts) {
+                let m = mean?[r] ?? 0, rs = rstd[r]
+                let xr = x + r * D, dyr = dy + r * D
+                var j = 0
+                while j < D {
+                    let g = load8(dyr + j, D - j)
+                    store8(fma8(g, (load8(xr + j, D - j) - m) * rs, load8(pw + j, D - j)), pw + j, D - j)
+                    store8(load8(pb + j, D - j) + g, pb + j, D - j)
+                    j += 8
+                }
             }
+        }
+        for p in 0..<parts {
+            if let gw { vAdd(gw, partial + p * 2 * D, D) }
+            if let gb { vAdd(gb, partial + p * 2 * D + D, D) }
         }
     }
 }

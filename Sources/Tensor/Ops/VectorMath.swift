@@ -13,32 +13,38 @@ public func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     var clamped = x
     clamped.replace(with: -87, where: x .< -87)
     clamped.replace(with: 88, where: x .> 88)
-    let magic: Float = 12_582_912
-    let shifted = clamped * 1.442_695_04 + magic
+    let magic = SIMD8<Float>(repeating: 12_582_912)
+    let shifted = fma8(clamped, 1.442_695_04, magic)
     let n = shifted - magic
-    let r = clamped - n * 0.693_145_75 - n * 1.428_606_8e-6
+    let r = fma8(n, -1.428_606_8e-6, fma8(n, -0.693_145_75, clamped))
     var p = SIMD8<Float>(repeating: 1.0 / 720)
-    p = p * r + 1.0 / 120
-    p = p * r + 1.0 / 24
-    p = p * r + 1.0 / 6
-    p = p * r + 0.5
-    p = p * r + 1
-    p = p * r + 1
+    p = fma8(p, r, 1.0 / 120)
+    p = fma8(p, r, 1.0 / 24)
+    p = fma8(p, r, 1.0 / 6)
+    p = fma8(p, r, 0.5)
+    p = fma8(p, r, 1)
+    p = fma8(p, r, 1)
     let exponent = (unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &+ 127) &<< 23
     var result = p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
     result.replace(with: 0, where: x .< -87.3)
     return result
 }
 
-/// tanh for eight lanes through one `exp8` (|error| < 1e-6).
-@inlinable @inline(__always)
-public func tanh8(_ u: SIMD8<Float>) -> SIMD8<Float> {
-    // replace(with:where:) rather than clamped(): the latter is an unspecialised generic call.
-    var x = u
-    x.replace(with: -9, where: u .< -9)
-    x.replace(with: 9, where: u .> 9)
-    let e = exp8(2 * x)
-    return (e - 1) / (e + 1)
+/// a·b + c in one rounding. Swift never contracts `a * b + c` into a fused multiply-add, and
+/// in exp8's dependent polynomial chain the separate multiply and add cost ~30% of a softmax.
+@_transparent
+public func fma8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+    c.addingProduct(a, b)
+}
+
+@_transparent
+public func fma8(_ a: SIMD8<Float>, _ b: Float, _ c: SIMD8<Float>) -> SIMD8<Float> {
+    c.addingProduct(a, SIMD8(repeating: b))
+}
+
+@_transparent
+public func fma8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: Float) -> SIMD8<Float> {
+    SIMD8(repeating: c).addingProduct(a, b)
 }
 
 /// Eight floats from `p` (fewer than eight available: the rest are `fill`).
