@@ -19,14 +19,20 @@ public final class Attention: Layer {
         heads = c.heads; rotaryDims = c.rotaryDims; ropeBase = c.ropeBase
     }
 
-    /// x [B, T, d] at `positions` (T entries, or B·T: one list per sequence); `mask` additive [B, T, S]. With a cache, the
+    /// The rotary angles for `positions` (T entries, or B·T: one list per sequence), shared by
+    /// every layer of a forward pass; nil when the model has no rotary dimensions.
+    func rotaryTable(_ positions: [Int]) -> RotaryTable? {
+        rotaryDims > 0 ? RotaryTable(positions: positions, rotaryDims: rotaryDims, base: ropeBase) : nil
+    }
+
+    /// x [B, T, d] at the positions of `rotary`; `mask` additive [B, T, S]. With a cache, the
     /// new keys/values are appended to it and attention covers cached + new positions.
-    func callAsFunction(_ x: Tensor, positions: [Int], mask: Tensor, cache: LayerKVCache? = nil) -> Tensor {
+    func callAsFunction(_ x: Tensor, rotary: RotaryTable?, mask: Tensor, cache: LayerKVCache? = nil) -> Tensor {
         var q = wq(x), k = wk(x)
         let v = wv(x)
-        if rotaryDims > 0 {
-            q = q.rope(positions: positions, heads: heads, rotaryDims: rotaryDims, base: ropeBase)
-            k = k.rope(positions: positions, heads: heads, rotaryDims: rotaryDims, base: ropeBase)
+        if let rotary {
+            q = q.rope(rotary, heads: heads)
+            k = k.rope(rotary, heads: heads)
         }
         if let cache {
             let (kAll, vAll) = cache.append(k: k, v: v)
@@ -225,11 +231,12 @@ public final class UnifiedModel: Layer {
         }
         let decided = incremental ? sequence?.routing : forcedSequenceRouting
         let pooling = sequence != nil && decided == nil ? UnifiedModel.poolingMatrix(layouts) : nil
+        let rotary = blocks.first?.attn.rotaryTable(positions)
         var x = embed(layouts.flatMap(\.ids)).reshape([B, T, d])
         var record = ForwardRecord()
         func addBalance(_ loss: Tensor) { record.balanceLoss = record.balanceLoss.map { $0 + loss } ?? loss }
         for (l, block) in blocks.enumerated() {
-            x = x + block.attn(block.ln1(x), positions: positions, mask: mask, cache: cache?.layers[l])
+            x = x + block.attn(block.ln1(x), rotary: rotary, mask: mask, cache: cache?.layers[l])
             let (mixed, routing, scores) = block.moe(task)(block.ln2(x).reshape([B * T, d]))
             x = x + mixed.reshape([B, T, d])
             record.tokenRouting.append(routing)

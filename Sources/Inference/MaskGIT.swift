@@ -130,6 +130,7 @@ extension Engine {
         var revealedPerStep: [Int] = [], traces: [RoutingTrace] = []
         var codes = [Int](repeating: 0, count: N)
         var truncated = false
+        var mask: Tensor? = nil  // the layouts keep their shape from step to step: built once
         for k in 0..<options.steps {
             if cancel?.isCancelled == true { throw InferenceError.cancelled }
             let ids = state.known.map { $0.map { v.imageOffset + $0 } ?? v.mask }
@@ -147,7 +148,8 @@ extension Engine {
             // resampler runs once per step.
             let ratio = SequenceConditioning.maskRatio(Float(state.unknownCount) / Float(N))
             let (logits, record) = GradMode.withoutGrad { () -> ([Float], ForwardRecord) in
-                let (hidden, record) = model.forward(layouts, conditioning: layouts.map { _ in ratio })
+                if mask == nil { mask = Tensor(shape: [layouts.count, T, T], values: layouts.flatMap(SequenceBuilder.attentionMask)) }
+                let (hidden, record) = model.forward(layouts, mask: mask, conditioning: layouts.map { _ in ratio })
                 let rows = unknownRows + (layouts.count > 1 ? unknownRows.map { $0 + T } : [])
                 let all = model.imageLogits(hidden.indexSelect(rows: rows)).values
                 guard layouts.count > 1 else { return (all, record) }

@@ -33,7 +33,7 @@ extension Tensor {
             for r in 0..<maskRows {
                 let row = md + r * S
                 var s = 0
-                while s < S && row[s] == 0 { s += 1 }
+                while s < S && load8(row + s, S - s) == .zero { s += 8 }
                 rowMasked[r] = s < S
             }
         }
@@ -109,29 +109,34 @@ extension Tensor {
     /// dimensions are rotated as pairs (i, i + rotaryDims/2) by angle pos·base^(−2i/rotaryDims)
     /// (GPT-NeoX layout); the rest pass through. `positions` has T or B·T entries.
     public func rope(positions: [Int], heads H: Int, rotaryDims: Int? = nil, base: Float = 10000) -> Tensor {
+        rope(RotaryTable(positions: positions, rotaryDims: rotaryDims ?? shape[2] / H, base: base), heads: H)
+    }
+
+    /// `rope` with the angles' cosines and sines already tabulated (a model's layers share one).
+    public func rope(_ table: RotaryTable, heads H: Int) -> Tensor {
         let B = shape[0], T = shape[1], E = shape[2], Dh = E / H
-        let R = rotaryDims ?? Dh
-        precondition(R % 2 == 0 && R <= Dh, "rope: rotary dims \(R) must be even and ≤ head dim \(Dh)")
-        precondition(positions.count == T || positions.count == B * T, "rope: \(positions.count) positions for B \(B), T \(T)")
-        let half = R / 2
-        var invFreq = [Float](repeating: 0, count: half)
-        for i in 0..<half { invFreq[i] = powf(base, -2 * Float(i) / Float(R)) }
+        let half = table.half, positions = table.positions.count
+        precondition(2 * half <= Dh, "rope: rotary dims \(2 * half) must be at most the head dim \(Dh)")
+        precondition(positions == T || positions == B * T, "rope: \(positions) positions for B \(B), T \(T)")
         let out = detached()
         func rotate(_ y: UnsafeMutablePointer<Float>, sign: Float) {
+            table.cos.withUnsafeBufferPointer { cosines in
+            table.sin.withUnsafeBufferPointer { sines in
             Threading.parallelChunks(B * T, minChunk: 16) { lo, hi in
                 for bt in lo..<hi {
-                    let pos = Float(positions.count == T ? positions[bt % T] : positions[bt])
-                    for i in 0..<half {
-                        let ang = pos * invFreq[i]
-                        let c = cosf(ang), s = sign * sinf(ang)
-                        for h in 0..<H {
-                            let p = y + bt * E + h * Dh
+                    let row = (positions == T ? bt % T : bt) * half
+                    for h in 0..<H {
+                        let p = y + bt * E + h * Dh
+                        for i in 0..<half {
+                            let c = cosines[row + i], s = sign * sines[row + i]
                             let a = p[i], b = p[i + half]
                             p[i] = a * c - b * s
                             p[i + half] = a * s + b * c
                         }
                     }
                 }
+            }
+            }
             }
         }
         rotate(out.data, sign: 1)
@@ -149,3 +154,27 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// cos and sin of pos·base^(−2i/rotaryDims) for every position and pair i: libm's cosf and
+/// sinf per element were a visible cost when each layer's q and k recomputed them.
+public struct RotaryTable: Sendable {
+    /// T positions (shared by the batch) or B·T (one list per sequence).
+    public let positions: [Int]
+    let half: Int
+    let cos: [Float], sin: [Float]
+
+    public init(positions: [Int], rotaryDims: Int, base: Float = 10000) {
+        precondition(rotaryDims % 2 == 0 && rotaryDims > 0, "rope: rotary dims \(rotaryDims) must be even and positive")
+        let half = rotaryDims / 2
+        let inverseFrequencies = (0..<half).map { powf(base, -2 * Float($0) / Float(rotaryDims)) }
+        var cos = [Float](repeating: 0, count: positions.count * half), sin = cos
+        for (row, position) in positions.enumerated() {
+            for i in 0..<half {
+                let angle = Float(position) * inverseFrequencies[i]
+                cos[row * half + i] = cosf(angle)
+                sin[row * half + i] = sinf(angle)
+            }
+        }
+        self.positions = positions; self.half = half; self.cos = cos; self.sin = sin
+    }
+}

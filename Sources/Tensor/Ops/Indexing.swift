@@ -11,39 +11,20 @@ extension Tensor {
     /// Rows `rows` of `self` viewed as [N, D] (D = product of trailing dims) → [rows.count, D...].
     public func indexSelect(rows: [Int]) -> Tensor {
         let N = shape[0], D = count / max(N, 1)
+        for r in rows { precondition(r >= 0 && r < N, "indexSelect: row \(r) outside 0..<\(N)") }
         var outShape = shape
         outShape[0] = rows.count
         let out = Tensor(uninitialized: outShape)
-        let x = data
-        for (i, r) in rows.enumerated() {
-            precondition(r >= 0 && r < N, "indexSelect: row \(r) outside 0..<\(N)")
-            (out.data + i * D).update(from: x + r * D, count: D)
-        }
+        gatherRows(out.data, from: data, rows: rows, D: D)
         return Tensor.result(out, inputs: [self]) { [unowned self] o in
-            let g = self.gradBuffer().data, go = o.grad!.data
-            for (i, r) in rows.enumerated() { vAdd(g + r * D, go + i * D, D) }
+            scatterAddRows(into: self.gradBuffer().data, N: N, D: D, [(rows, UnsafePointer(o.grad!.data))])
         }
     }
 
     /// `self` ([N, D...]) plus `src` ([rows.count, D...]) added at `rows` (repeats accumulate).
     public func indexAdd(rows: [Int], _ src: Tensor) -> Tensor {
-        let N = shape[0], D = count / max(N, 1)
-        precondition(src.shape[0] == rows.count && src.count == rows.count * D, "indexAdd: src \(src.shape) for \(rows.count) rows of \(shape)")
-        let out = detached()
-        for (i, r) in rows.enumerated() {
-            precondition(r >= 0 && r < N, "indexAdd: row \(r) outside 0..<\(N)")
-            vAdd(out.data + r * D, src.data + i * D, D)
-        }
-        return Tensor.result(out, inputs: [self, src]) { [unowned self] o in
-            let go = o.grad!.data
-            if self.requiresGrad { self.accumulateGrad(go) }
-            if src.requiresGrad {
-                let gs = src.gradBuffer().data
-                for (i, r) in rows.enumerated() { vAdd(gs + i * D, go + r * D, D) }
-            }
-        }
+        indexAdd([(rows, src)])
     }
-
     /// The `k` largest entries of each row of the last axis, in descending order (ties: lower
     /// index first). Returns the values (differentiable: the gradient flows to the chosen
     /// entries) and their indices.
@@ -82,20 +63,17 @@ extension Tensor {
     /// any number of parts (mixture-of-experts combine).
     public func indexAdd(_ parts: [(rows: [Int], src: Tensor)]) -> Tensor {
         let N = shape[0], D = count / max(N, 1)
-        let out = detached()
         for (rows, src) in parts {
-            precondition(src.count == rows.count * D, "indexAdd: src \(src.shape) for \(rows.count) rows of \(shape)")
-            for (i, r) in rows.enumerated() {
-                precondition(r >= 0 && r < N, "indexAdd: row \(r) outside 0..<\(N)")
-                vAdd(out.data + r * D, src.data + i * D, D)
-            }
+            precondition(src.shape[0] == rows.count && src.count == rows.count * D, "indexAdd: src \(src.shape) for \(rows.count) rows of \(shape)")
+            for r in rows { precondition(r >= 0 && r < N, "indexAdd: row \(r) outside 0..<\(N)") }
         }
+        let out = Tensor(uninitialized: shape)
+        scatterAddRows(into: out.data, N: N, D: D, parts.map { ($0.rows, UnsafePointer($0.src.data)) }, base: data)
         return Tensor.result(out, inputs: [self] + parts.map(\.src)) { [unowned self] o in
             let go = o.grad!.data
             if self.requiresGrad { self.accumulateGrad(go) }
             for (rows, src) in parts where src.requiresGrad {
-                let gs = src.gradBuffer().data
-                for (i, r) in rows.enumerated() { vAdd(gs + i * D, go + r * D, D) }
+                gatherRows(src.gradBuffer().data, from: go, rows: rows, D: D, accumulate: true)
             }
         }
     }
@@ -112,6 +90,32 @@ extension Tensor {
         return Tensor.result(out, inputs: [self]) { [unowned self] o in
             let g = self.gradBuffer().data, go = o.grad!.data
             for r in 0..<rows { g[r * n + columns[r]] += go[r] }
+        }
+    }
+}
+
+/// dst[i] = src[rows[i]] (or += with `accumulate`), rows of D floats, split over the workers.
+func gatherRows(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>, rows: [Int], D: Int, accumulate: Bool = false) {
+    rows.withUnsafeBufferPointer { rows in
+        Threading.parallelChunks(rows.count, minChunk: max(1, (1 << 14) / max(D, 1))) { lo, hi in
+            for i in lo..<hi {
+                if accumulate { vAdd(dst + i * D, src + rows[i] * D, D) } else { (dst + i * D).update(from: src + rows[i] * D, count: D) }
+            }
+        }
+    }
+}
+
+/// dst[rows[i]] += src[i] for every part (repeated rows accumulate), after dst = base when
+/// given. Each worker owns a range of destination rows and scans every part for its own, so
+/// repeats never race.
+func scatterAddRows(into dst: UnsafeMutablePointer<Float>, N: Int, D: Int, _ parts: [(rows: [Int], src: UnsafePointer<Float>)],
+                    base: UnsafePointer<Float>? = nil) {
+    let entries = parts.reduce(0) { $0 + $1.rows.count }
+    // About 16k floats of copying and adding per worker at least.
+    Threading.parallelChunks(N, minChunk: max(1, N * (1 << 14) / max((N + entries) * D, 1))) { lo, hi in
+        if let base { (dst + lo * D).update(from: base + lo * D, count: (hi - lo) * D) }
+        for (rows, src) in parts {
+            for (i, r) in rows.enumerated() where r >= lo && r < hi { vAdd(dst + r * D, src + i * D, D) }
         }
     }
 }
