@@ -94,16 +94,23 @@ public func clipGradNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
     var total: Double = 0
     for p in parameters {
         guard let g = p.tensor.grad else { continue }
-        var s: Float = 0
-        for j in 0..<g.count { s += g.data[j] * g.data[j] }
-        total += Double(s)
+        let gd = g.data
+        total += Threading.parallelSum(g.count, minChunk: 1 << 15) { lo, hi in
+            var squares = SIMD8<Float>(repeating: 0)
+            var j = lo
+            while j < hi { let v = load8(gd + j, hi - j); squares = fma8(v, v, squares); j += 8 }
+            return Double(squares.sum())
+        }
     }
     let norm = Float(total.squareRoot())
     if norm > maxNorm && norm.isFinite {
         let scale = maxNorm / (norm + 1e-6)
         for p in parameters {
             guard let g = p.tensor.grad else { continue }
-            for j in 0..<g.count { g.data[j] *= scale }
+            let gd = g.data
+            Threading.parallelChunks(g.count, minChunk: 1 << 15) { lo, hi in
+                for j in lo..<hi { gd[j] *= scale }
+            }
         }
     }
     return norm

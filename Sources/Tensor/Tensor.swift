@@ -18,7 +18,14 @@ public final class Storage: @unchecked Sendable {
             fatalError("out of memory allocating \(bytes) bytes")
         }
         ptr = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        if zeroed { memset(ptr, 0, bytes) }
+        if zeroed {
+            // Gradient buffers are zeroed when first touched in backward: split large ones
+            // rather than leave the other worker idle.
+            let ptr = ptr
+            Threading.parallelChunks(count, minChunk: 1 << 16) { lo, hi in
+                memset(ptr + lo, 0, (hi - lo) * MemoryLayout<Float>.stride)
+            }
+        }
     }
 
     deinit { free(ptr) }
@@ -178,7 +185,8 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// A copy that shares nothing and records no graph.
     public func detached() -> Tensor {
         let t = Tensor(uninitialized: shape)
-        t.data.update(from: data, count: count)
+        let from = data, to = t.data
+        Threading.parallelChunks(count, minChunk: 1 << 16) { lo, hi in (to + lo).update(from: from + lo, count: hi - lo) }
         return t
     }
 
@@ -192,8 +200,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// Adds `g` (same element count) into this tensor's gradient.
     @inline(__always) func accumulateGrad(_ g: UnsafePointer<Float>) {
-        let gt = gradBuffer()
-        vAdd(gt.data, g, count)
+        vAddParallel(gradBuffer().data, g, count)
     }
 
     /// The gradient buffer, allocated (zeroed) on first use.
@@ -263,4 +270,9 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 /// y[i] += x[i]
 @inline(__always) func vAdd(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
     for i in 0..<n { y[i] += x[i] }
+}
+
+/// y[i] += x[i], large arrays split over the workers.
+func vAddParallel(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+    Threading.parallelChunks(n, minChunk: 1 << 15) { lo, hi in vAdd(y + lo, x + lo, hi - lo) }
 }

@@ -90,6 +90,19 @@ public enum Threading {
         }
     }
 
+    /// Σ body(chunkStart, chunkEnd) over `0..<count` split as in `parallelChunks` (a parallel
+    /// reduction: each part returns its own sum).
+    public static func parallelSum(_ count: Int, minChunk: Int = 1, _ body: (Int, Int) -> Double) -> Double {
+        ensureConfigured()
+        let parts = parts(count, minChunk: minChunk)
+        if parts <= 1 { return count > 0 ? body(0, count) : 0 }
+        var partial = [Double](repeating: 0, count: parts)
+        partial.withUnsafeMutableBufferPointer { sums in
+            pool.run(parts) { p in sums[p] = body(count * p / parts, count * (p + 1) / parts) }
+        }
+        return partial.reduce(0, +)
+    }
+
     /// Runs `body(i)` for every `i` in `0..<count`, spread over the workers.
     @inline(__always)
     public static func parallelFor(_ count: Int, _ body: (Int) -> Void) {

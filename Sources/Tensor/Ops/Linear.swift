@@ -67,10 +67,7 @@ extension Tensor {
         return Tensor.result(out, inputs: [self, bias]) { [unowned self] o in
             let go = o.grad!.data
             if self.requiresGrad { self.accumulateGrad(go) }
-            if bias.requiresGrad {
-                let gb = bias.gradBuffer().data
-                for r in 0..<rows { vAdd(gb, go + r * n, n) }
-            }
+            if bias.requiresGrad { reduceBroadcast(go, from: [rows, n], into: bias.gradBuffer().data, shape: [n]) }
         }
     }
 

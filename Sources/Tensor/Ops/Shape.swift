@@ -63,23 +63,47 @@ func forEachRow(_ shape: [Int], _ aStrides: [Int], _ bStrides: [Int], _ row: (In
 }
 
 /// Sums `g` (shape `from`) down to `shape` by adding over broadcast axes, accumulating into `out`.
+/// Large reductions run on every worker, each into its own copy of `out`, added at the end.
 func reduceBroadcast(_ g: UnsafePointer<Float>, from: [Int], into out: UnsafeMutablePointer<Float>, shape: [Int]) {
     if from == shape {
-        vAdd(out, g, shape.reduce(1, *))
+        vAddParallel(out, g, shape.reduce(1, *))
         return
     }
     let os = broadcastStrides(shape, to: from)
     let inner = from.last ?? 1
     let innerStride = os.last ?? 0
-    forEachRow(from, os, os) { go, oo, _ in
-        if innerStride == 0 {
-            var acc: Float = 0
-            for j in 0..<inner { acc += g[go + j] }
-            out[oo] += acc
-        } else {
-            for j in 0..<inner { out[oo + j] += g[go + j] }
+    var starts: [(g: Int, out: Int)] = []
+    forEachRow(from, os, os) { go, oo, _ in starts.append((go, oo)) }
+    let outCount = shape.reduce(1, *)
+    starts.withUnsafeBufferPointer { starts in
+        func addRows(_ lo: Int, _ hi: Int, into dst: UnsafeMutablePointer<Float>) {
+            for r in lo..<hi {
+                let src = g + starts[r].g, d = dst + starts[r].out
+                if innerStride == 0 { d[0] += rowSum(src, inner) } else { vAdd(d, src, inner) }
+            }
         }
+        // Private copies only while they stay small next to the work they split.
+        let parts = outCount <= (1 << 16) ? Threading.parts(starts.count, minChunk: max(1, (1 << 15) / max(inner, 1))) : 1
+        if parts <= 1 {
+            addRows(0, starts.count, into: out)
+            return
+        }
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * outCount)
+        partial.initialize(repeating: 0, count: parts * outCount)
+        defer { partial.deallocate() }
+        Threading.parallelFor(parts) { p in
+            addRows(starts.count * p / parts, starts.count * (p + 1) / parts, into: partial + p * outCount)
+        }
+        for p in 0..<parts { vAdd(out, partial + p * outCount, outCount) }
     }
+}
+
+/// Σ x[0..<n], eight lanes at a time.
+@inline(__always) func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var sum = SIMD8<Float>(repeating: 0)
+    var j = 0
+    while j < n { sum += load8(x + j, n - j); j += 8 }
+    return sum.sum()
 }
 
 extension Tensor {
