@@ -20,7 +20,7 @@
         top.replace(with: v, where: v .> top)  // pointwiseMax is not specialised: a generic call per vector
         j += 8
     }
-    let m = top.max()
+    let m = laneMax(top)
     if m == -.infinity {
         x.update(repeating: 0, count: n)
         return 0
@@ -44,12 +44,21 @@
     return 1 / (sum + sum2).sum()
 }
 
+/// The largest of eight lanes. SIMD's own `max()` is an unspecialised generic call (a visible
+/// cost at one call per attention row).
+@inlinable @inline(__always) func laneMax(_ v: SIMD8<Float>) -> Float {
+    let half = SIMD4(v[0], v[1], v[2], v[3]), other = SIMD4(v[4], v[5], v[6], v[7])
+    var m = half
+    m.replace(with: other, where: other .> half)
+    return Swift.max(Swift.max(m[0], m[1]), Swift.max(m[2], m[3]))
+}
+
 /// log Σ exp over a row.
 @inline(__always) func logSumExpRow(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     var top = SIMD8<Float>(repeating: -.infinity)
     var j = 0
     while j < n { let v = load8(x + j, n - j, fill: -.infinity); top.replace(with: v, where: v .> top); j += 8 }
-    let m = top.max()
+    let m = laneMax(top)
     if m == -.infinity { return m }
     var sum = SIMD8<Float>(repeating: 0)
     j = 0
