@@ -73,9 +73,11 @@ public final class TokenMoE: Layer {
     /// Mixes `u` [N, d]. Returns the output, the routing decisions, and the router's softmax
     /// scores [N, E] (the balance loss needs them), or nils for a dense layer.
     public func callAsFunction(_ u: Tensor) -> (out: Tensor, routing: TokenRouting?, scores: Tensor?) {
-        var out = shared.first.map { $0(u) } ?? u * 0
-        for e in shared.dropFirst() { out = out + e(u) }
-        guard let router else { return (out, nil, nil) }
+        guard let router else {
+            var out = shared.first.map { $0(u) } ?? u * 0
+            for e in shared.dropFirst() { out = out + e(u) }
+            return (out, nil, nil)
+        }
         let N = u.shape[0], E = routed.count
         let scores = router(u).softmax()
         var (gates, chosen) = scores.topK(k)
@@ -86,23 +88,30 @@ public final class TokenMoE: Layer {
         for r in 0..<N { for s in 0..<k { let e = chosen[r * k + s]; rowsPerExpert[e].append(r); slotsPerExpert[e].append(r * k + s) } }
         let flatGates = gates.reshape([N * k, 1])
         let used = (0..<E).filter { !rowsPerExpert[$0].isEmpty }
-        let outputs = used.map { _ in ExpertOutput() }
+        // Tasks: the shared experts on every row, then each used routed expert on its rows.
+        let outputs = (0..<(shared.count + used.count)).map { _ in ExpertOutput() }
         func runExpert(_ i: Int) {
-            let e = used[i]
+            if i < shared.count {
+                outputs[i].value = shared[i](u)
+                return
+            }
+            let e = used[i - shared.count]
             let y = routed[e](u.indexSelect(rows: rowsPerExpert[e]))
             outputs[i].value = y * flatGates.indexSelect(rows: slotsPerExpert[e])
         }
         if GradMode.isEnabled || N < 64 {
             // Training: a few hundred rows per expert, large enough to split each op. Decoding:
             // one row, too little to hand to another thread at all.
-            for i in used.indices { runExpert(i) }
+            for i in outputs.indices { runExpert(i) }
         } else {
-            // Inference: each expert whole on one worker. Its matmuls are small (a MaskGIT step
-            // gives an expert ~150 rows): splitting each op in two costs more in hand-offs
-            // than it gains. Measured: a MaskGIT step 40 → 36 ms.
-            Threading.parallelTasks(costs: used.map { rowsPerExpert[$0].count }, runExpert)
+            // Inference: each expert, shared ones included, whole on one worker. Its matmuls
+            // are small (a MaskGIT step gives a routed expert ~150 rows): splitting each op in
+            // two costs more in hand-offs than it gains. Measured: a MaskGIT step 40 → 36 ms.
+            Threading.parallelTasks(costs: shared.map { _ in N } + used.map { rowsPerExpert[$0].count }, runExpert)
         }
-        out = out.indexAdd(zip(used, outputs).map { (rowsPerExpert[$0], $1.value!) })
+        var out = shared.isEmpty ? u * 0 : outputs[0].value!
+        for i in shared.indices.dropFirst() { out = out + outputs[i].value! }
+        out = out.indexAdd(zip(used, outputs.dropFirst(shared.count)).map { (rowsPerExpert[$0], $1.value!) })
         let routing = TokenRouting(tokens: N, chosen: chosen, gates: gates.values, experts: E, k: k)
         return (out, routing, scores)
     }
