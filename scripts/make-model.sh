@@ -20,6 +20,7 @@ CONFIG=${CONFIG:-configs/unified.json}
 CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json configs/unified-stage3.json configs/unified-stage4.json}
 TOKENIZER_CONFIG=${TOKENIZER_CONFIG:-configs/image_tokenizer.json}
 DECODER_CONFIG=${DECODER_CONFIG:-configs/image_tokenizer_decoder.json}  # empty: keep the first decoder
+DECODER_STEPS=${DECODER_STEPS-9600}  # then resume the decoder to this many steps (empty: do not)
 FACE_STEPS=${FACE_STEPS:-4500}
 ABLATION_STEPS=${ABLATION_STEPS-300}  # training steps per ablation row; empty: no ablations
 ABLATION_LIMIT=${ABLATION_LIMIT:-50}  # test faces each row is measured on
@@ -54,6 +55,14 @@ tokenizer_job() {
         FACESTUDIO_THREADS=1 timed tokenizer-decoder "$BIN" tokenizer train --data "$DATA" --out "$RUNS/tokenizer-decoder" \
             --config "$DECODER_CONFIG" --encoder-from "$RUNS/tokenizer/model" \
             $(resume_flag "$RUNS/tokenizer-decoder/checkpoint.safetensors") --json > "$RUNS/tokenizer-decoder.json"
+    # And longer: its finished run resumed with a longer schedule (the cosine restarts from the
+    # peak rate at its end), in a copy so the first decoder stays as it was.
+    local long=$RUNS/tokenizer-decoder-2
+    [ -z "$DECODER_CONFIG" ] || [ -z "$DECODER_STEPS" ] || [ -f "$long/model/image_tokenizer.safetensors" ] || {
+        [ -f "$long/checkpoint.safetensors" ] || { cp -r "$RUNS/tokenizer-decoder" "$long" && rm -rf "$long/model"; }
+        FACESTUDIO_THREADS=1 timed tokenizer-decoder-2 "$BIN" tokenizer train --data "$DATA" --out "$long" --resume \
+            --steps "$DECODER_STEPS" --json > "$RUNS/tokenizer-decoder-2.json"
+    }
 }
 encoders_job() {
     [ -f "$RUNS/encoders/encoder_clip.safetensors" ] && [ -f "$RUNS/encoders/encoder_face.safetensors" ] && return 0
@@ -72,6 +81,7 @@ wait $encoders_pid
 mkdir -p "$STAGE"
 TOKENIZER_MODEL=$RUNS/tokenizer/model
 [ -n "$DECODER_CONFIG" ] && TOKENIZER_MODEL=$RUNS/tokenizer-decoder/model
+[ -n "$DECODER_CONFIG" ] && [ -n "$DECODER_STEPS" ] && TOKENIZER_MODEL=$RUNS/tokenizer-decoder-2/model
 cp "$TOKENIZER_MODEL"/image_tokenizer* "$STAGE"/
 cp "$RUNS"/encoders/encoder_config.json "$RUNS"/encoders/encoder_tokenizer.json \
    "$RUNS"/encoders/encoder_clip.safetensors "$RUNS"/encoders/encoder_face.safetensors "$STAGE"/
