@@ -86,21 +86,35 @@ struct MaskGITState {
         let unknown = unknownSlots
         precondition(logits.count == unknown.count * C, "MaskGIT step: \(logits.count) logits for \(unknown.count) unknown slots")
         for i in 0..<slots { if let code = known[i] { codes[i] = code } }
-        var p = [Float](repeating: 0, count: C)
         let invT = 1 / options.sampleTemperature
-        p.withUnsafeMutableBufferPointer { p in
-            let row = p.baseAddress!
-            for (n, i) in unknown.enumerated() {
-                // Softmax at the sampling temperature, then one categorical draw.
-                for c in 0..<C { row[c] = logits[n * C + c] * invT }
-                softmaxRow(row, C)
-                var u = rng.uniform()
-                var pick = C - 1
-                for c in 0..<C { u -= row[c]; if u < 0 { pick = c; break } }
-                codes[i] = pick
-                probability[i] = row[pick]
-                confidence[i] = logf(max(probability[i], 1e-30)) + noise * rng.gumbel()
+        // The random draws first, in slot order (a uniform for the categorical draw, then the
+        // Gumbel noise), so the slots can be sampled on every worker and a seed still gives
+        // the same image.
+        var uniforms = [Float](repeating: 0, count: unknown.count), gumbels = uniforms
+        for n in unknown.indices { uniforms[n] = rng.uniform(); gumbels[n] = rng.gumbel() }
+        logits.withUnsafeBufferPointer { logits in
+        codes.withUnsafeMutableBufferPointer { codes in
+        probability.withUnsafeMutableBufferPointer { probability in
+        confidence.withUnsafeMutableBufferPointer { confidence in
+            Threading.parallelChunks(unknown.count, minChunk: 16) { lo, hi in
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: C)
+                defer { row.deallocate() }
+                for n in lo..<hi {
+                    // Softmax at the sampling temperature, then one categorical draw.
+                    for c in 0..<C { row[c] = logits[n * C + c] * invT }
+                    softmaxRow(row, C)
+                    var u = uniforms[n]
+                    var pick = C - 1
+                    for c in 0..<C { u -= row[c]; if u < 0 { pick = c; break } }
+                    let i = unknown[n]
+                    codes[i] = pick
+                    probability[i] = row[pick]
+                    confidence[i] = logf(max(row[pick], 1e-30)) + noise * gumbels[n]
+                }
             }
+        }
+        }
+        }
         }
         // Keep-masked count from the schedule; the initial unknown count is every slot.
         var stayMasked = 0
@@ -151,11 +165,17 @@ extension Engine {
                 if mask == nil { mask = Tensor(shape: [layouts.count, T, T], values: layouts.flatMap(SequenceBuilder.attentionMask)) }
                 let (hidden, record) = model.forward(layouts, mask: mask, conditioning: layouts.map { _ in ratio })
                 let rows = unknownRows + (layouts.count > 1 ? unknownRows.map { $0 + T } : [])
-                let all = model.imageLogits(hidden.indexSelect(rows: rows)).values
-                guard layouts.count > 1 else { return (all, record) }
+                let all = model.imageLogits(hidden.indexSelect(rows: rows))
+                guard layouts.count > 1 else { return (all.values, record) }
                 // ℓ = (1+w)·ℓ_cond − w·ℓ_uncond
-                let w = options.cfg, half = unknownRows.count * C
-                return ((0..<half).map { (1 + w) * all[$0] - w * all[half + $0] }, record)
+                let w = options.cfg, half = unknownRows.count * C, both = all.data
+                var guided = [Float](repeating: 0, count: half)
+                guided.withUnsafeMutableBufferPointer { guided in
+                    Threading.parallelChunks(half, minChunk: 1 << 15) { lo, hi in
+                        for j in lo..<hi { guided[j] = (1 + w) * both[j] - w * both[half + j] }
+                    }
+                }
+                return (guided, record)
             }
             let (stepCodes, probability, revealed) = state.step(k, of: options.steps, logits: logits, options: options)
             codes = stepCodes
