@@ -99,28 +99,25 @@ func normBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, mean: Unsaf
     if weight.requiresGrad || (bias?.requiresGrad ?? false) {
         let gw = weight.requiresGrad ? weight.gradBuffer().data : nil
         let gb = (bias?.requiresGrad ?? false) ? bias!.gradBuffer().data : nil
-        // Each worker sums its rows into its own [dweight | dbias] pair, then the pairs are added.
-        let parts = Threading.parts(rows, minChunk: 64)
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * 2 * D)
-        partial.initialize(repeating: 0, count: parts * 2 * D)
-        defer { partial.deallocate() }
-        Threading.parallelFor(parts) { p in
-            let pw = partial + p * 2 * D, pb = pw + D
-            for r in (rows * p / parts)..<(rows * (p + 1) / parts) {
-                let m = mean?[r] ?? 0, rs = rstd[r]
-                let xr = x + r * D, dyr = dy + r * D
-                var j = 0
-                while j < D {
-                    let g = load8(dyr + j, D - j)
-                    store8(fma8(g, (load8(xr + j, D - j) - m) * rs, load8(pw + j, D - j)), pw + j, D - j)
-                    store8(load8(pb + j, D - j) + g, pb + j, D - j)
-                    j += 8
+        // [dweight | dbias], summed over the rows on every worker.
+        var sums = [Float](repeating: 0, count: 2 * D)
+        sums.withUnsafeMutableBufferPointer { sums in
+            accumulateInParts(rows, minChunk: 64, width: 2 * D, into: sums.baseAddress!) { lo, hi, acc in
+                let pw = acc, pb = acc + D
+                for r in lo..<hi {
+                    let m = mean?[r] ?? 0, rs = rstd[r]
+                    let xr = x + r * D, dyr = dy + r * D
+                    var j = 0
+                    while j < D {
+                        let g = load8(dyr + j, D - j)
+                        store8(fma8(g, (load8(xr + j, D - j) - m) * rs, load8(pw + j, D - j)), pw + j, D - j)
+                        store8(load8(pb + j, D - j) + g, pb + j, D - j)
+                        j += 8
+                    }
                 }
             }
-        }
-        for p in 0..<parts {
-            if let gw { vAdd(gw, partial + p * 2 * D, D) }
-            if let gb { vAdd(gb, partial + p * 2 * D + D, D) }
+            if let gw { vAdd(gw, sums.baseAddress!, D) }
+            if let gb { vAdd(gb, sums.baseAddress! + D, D) }
         }
     }
 }

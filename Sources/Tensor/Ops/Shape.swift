@@ -83,19 +83,26 @@ func reduceBroadcast(_ g: UnsafePointer<Float>, from: [Int], into out: UnsafeMut
             }
         }
         // Private copies only while they stay small next to the work they split.
-        let parts = outCount <= (1 << 16) ? Threading.parts(starts.count, minChunk: max(1, (1 << 15) / max(inner, 1))) : 1
-        if parts <= 1 {
-            addRows(0, starts.count, into: out)
-            return
-        }
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * outCount)
-        partial.initialize(repeating: 0, count: parts * outCount)
-        defer { partial.deallocate() }
-        Threading.parallelFor(parts) { p in
-            addRows(starts.count * p / parts, starts.count * (p + 1) / parts, into: partial + p * outCount)
-        }
-        for p in 0..<parts { vAdd(out, partial + p * outCount, outCount) }
+        let minChunk = outCount <= (1 << 16) ? max(1, (1 << 15) / max(inner, 1)) : starts.count
+        accumulateInParts(starts.count, minChunk: minChunk, width: outCount, into: out, addRows)
     }
+}
+
+/// Sums over `0..<count` split across the workers: `body(lo, hi, acc)` adds its range's share
+/// into `acc` (`width` floats), a zeroed private buffer per worker, and the buffers are then
+/// added into `out`. With one part `body` adds straight into `out`.
+func accumulateInParts(_ count: Int, minChunk: Int, width: Int, into out: UnsafeMutablePointer<Float>,
+                       _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+    let parts = Threading.parts(count, minChunk: minChunk)
+    if parts <= 1 {
+        body(0, count, out)
+        return
+    }
+    let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * width)
+    partial.initialize(repeating: 0, count: parts * width)
+    defer { partial.deallocate() }
+    Threading.parallelFor(parts) { p in body(count * p / parts, count * (p + 1) / parts, partial + p * width) }
+    for p in 0..<parts { vAdd(out, partial + p * width, width) }
 }
 
 /// Σ x[0..<n], eight lanes at a time.
