@@ -298,8 +298,25 @@ public final class ImageTokenizer: Layer, @unchecked Sendable {
         guard other.config.sameEncoder(as: config) else {
             throw ModelConfigError(field: nil, message: "the encoders differ (image_size, bits, channels, res_blocks or groups); only decoder settings may change")
         }
-        for (to, from) in zip(encoder.parameters(prefix: "encoder"), other.encoder.parameters(prefix: "encoder")) {
-            to.tensor.data.update(from: from.tensor.data, count: from.tensor.count)
+        try Self.copy(other.encoder.parameters(prefix: "encoder"), into: encoder.parameters(prefix: "encoder"))
+    }
+
+    /// Copies every weight of `other` (a warm start); both must hold the same tensors, by name
+    /// and shape. The loss settings may differ.
+    public func adoptWeights(of other: ImageTokenizer) throws {
+        try Self.copy(other.parameters(prefix: ""), into: parameters(prefix: ""))
+    }
+
+    private static func copy(_ source: [Parameter], into target: [Parameter]) throws {
+        for (i, to) in target.enumerated() {
+            guard i < source.count, source[i].name == to.name, source[i].tensor.shape == to.tensor.shape else {
+                let there = i < source.count ? "\(source[i].name) \(source[i].tensor.shape)" : "nothing"
+                throw ModelConfigError(field: to.name, message: "tensor \(i) is \(there) there, \(to.name) \(to.tensor.shape) here")
+            }
+            to.tensor.data.update(from: source[i].tensor.data, count: to.tensor.count)
+        }
+        guard source.count == target.count else {
+            throw ModelConfigError(field: nil, message: "it has \(source.count) tensors, this config \(target.count)")
         }
     }
 

@@ -65,6 +65,12 @@ extension TokenizerCommand {
             valueName: "dir"))
         var encoderFrom: String?
 
+        @Option(name: .customLong("init"), help: ArgumentHelp(
+            "Warm start: every weight of this tokenizer (a model directory or a training checkpoint), with a fresh optimiser, schedule and step count.",
+            discussion: "Its tensors must have the config's shapes. With --encoder-from, it continues a decoder-only retrain from a shipped decoder: --init Models --encoder-from Models.",
+            valueName: "dir"))
+        var initFrom: String?
+
         @Flag(help: "Print a JSON summary at the end instead of text.")
         var json = false
 
@@ -81,11 +87,12 @@ extension TokenizerCommand {
             let configJSON = try file.jsonString()
             try AtomicFile.write(text: configJSON + "\n", to: configCopy)
 
-            let images = try TokenizerImageSet.load(dataDirectory: data, split: "train", side: file.model.imageSize)
             let tokenizer = try ImageTokenizer(config: file.model, seed: file.training.seed)
             let resuming = resume && hasCheckpoint
             let decoderOnly = resuming ? try TokenizerTrainer.isDecoderOnly(checkpoint: checkpoint) : encoderFrom != nil
+            if let initFrom, !resuming { try warmStart(tokenizer, from: initFrom) }
             if let encoderFrom, !resuming { try adoptEncoder(of: encoderFrom, into: tokenizer) }
+            let images = try TokenizerImageSet.load(dataDirectory: data, split: "train", side: file.model.imageSize)
             let trainer = try TokenizerTrainer(tokenizer: tokenizer, config: file.training, images: images, decoderOnly: decoderOnly)
             let metricsPath = out + "/metrics.jsonl"
             if resuming {
@@ -142,6 +149,12 @@ extension TokenizerCommand {
         private func adoptEncoder(of directory: String, into tokenizer: ImageTokenizer) throws {
             do { try tokenizer.adoptEncoder(of: try loadTokenizer(directory)) } catch let e as ModelConfigError {
                 throw ValidationError("--encoder-from \(directory): \(e.message)")
+            }
+        }
+
+        private func warmStart(_ tokenizer: ImageTokenizer, from source: String) throws {
+            do { try tokenizer.adoptWeights(of: try loadTokenizer(source)) } catch let e as ModelConfigError {
+                throw ValidationError("--init \(source): \(e.message)")
             }
         }
 

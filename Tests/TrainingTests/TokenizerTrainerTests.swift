@@ -92,6 +92,27 @@ private func tinyRun() throws -> TokenizerTrainer {
         #expect(restored.tokenizer.allParameters.map(\.tensor.values) == tokenizer.allParameters.map(\.tensor.values))
     }
 
+    /// A warm start copies every weight (the same codes and the same reconstructions), and a
+    /// tokenizer of another shape is refused with the first tensor that differs.
+    @Test func warmStartCopiesEveryWeightAndNamesAMismatch() throws {
+        let base = try tinyRun()
+        for _ in 0..<3 { _ = base.trainStep() }
+        let warm = try ImageTokenizer(config: base.tokenizer.config, seed: 77)
+        try warm.adoptWeights(of: base.tokenizer)
+        #expect(warm.allParameters.map(\.tensor.values) == base.tokenizer.allParameters.map(\.tensor.values))
+        let image = gradientImages(count: 1, side: 16)[0]
+        let codes = try base.tokenizer.encode(image)
+        #expect(try warm.encode(image) == codes)
+        #expect(try warm.decode(codes) == (try base.tokenizer.decode(codes)))
+
+        var wider = base.tokenizer.config
+        wider.decoderChannels = [8, 24]
+        let mismatch = try ImageTokenizer(config: wider)
+        let error = try #require(throws: ModelConfigError.self) { try mismatch.adoptWeights(of: base.tokenizer) }
+        #expect(error.field?.hasPrefix("decoder.") == true)
+        #expect(error.message.contains("24"), "\(error.message)")
+    }
+
     @Test func epochsVisitEveryImageOnce() throws {
         let trainer = try tinyRun()  // 7 images, batches of 3
         let positions = (0..<7).flatMap { trainer.batchIndices(step: $0) }  // 21 = 3 epochs
