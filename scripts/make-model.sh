@@ -21,6 +21,7 @@ CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json configs/unifie
 TOKENIZER_CONFIG=${TOKENIZER_CONFIG:-configs/image_tokenizer.json}
 DECODER_CONFIG=${DECODER_CONFIG:-configs/image_tokenizer_decoder.json}  # empty: keep the first decoder
 DECODER_STEPS=${DECODER_STEPS-9600}  # then resume the decoder to this many steps (empty: do not)
+ANNEAL_CONFIG=${ANNEAL_CONFIG-configs/image_tokenizer_decoder_anneal.json}  # then a low-rate warm start (empty: none)
 FACE_STEPS=${FACE_STEPS:-4500}
 ABLATION_STEPS=${ABLATION_STEPS-300}  # training steps per ablation row; empty: no ablations
 ABLATION_LIMIT=${ABLATION_LIMIT:-50}  # test faces each row is measured on
@@ -63,6 +64,14 @@ tokenizer_job() {
         FACESTUDIO_THREADS=1 timed tokenizer-decoder-2 "$BIN" tokenizer train --data "$DATA" --out "$long" --resume \
             --steps "$DECODER_STEPS" --json > "$RUNS/tokenizer-decoder-2.json"
     }
+    # Last, a short warm start of that decoder at a quarter of its peak rate.
+    [ -z "$DECODER_CONFIG" ] || [ -z "$DECODER_STEPS" ] || [ -z "$ANNEAL_CONFIG" ] ||
+        [ -f "$RUNS/tokenizer-decoder-3/model/image_tokenizer.safetensors" ] || {
+        local start=(--init "$long/model" --encoder-from "$long/model")
+        [ -f "$RUNS/tokenizer-decoder-3/checkpoint.safetensors" ] && start=(--resume)
+        FACESTUDIO_THREADS=1 timed tokenizer-decoder-3 "$BIN" tokenizer train --data "$DATA" --out "$RUNS/tokenizer-decoder-3" \
+            --config "$ANNEAL_CONFIG" "${start[@]}" --json > "$RUNS/tokenizer-decoder-3.json"
+    }
 }
 encoders_job() {
     [ -f "$RUNS/encoders/encoder_clip.safetensors" ] && [ -f "$RUNS/encoders/encoder_face.safetensors" ] && return 0
@@ -82,6 +91,7 @@ mkdir -p "$STAGE"
 TOKENIZER_MODEL=$RUNS/tokenizer/model
 [ -n "$DECODER_CONFIG" ] && TOKENIZER_MODEL=$RUNS/tokenizer-decoder/model
 [ -n "$DECODER_CONFIG" ] && [ -n "$DECODER_STEPS" ] && TOKENIZER_MODEL=$RUNS/tokenizer-decoder-2/model
+[ -n "$DECODER_CONFIG" ] && [ -n "$DECODER_STEPS" ] && [ -n "$ANNEAL_CONFIG" ] && TOKENIZER_MODEL=$RUNS/tokenizer-decoder-3/model
 cp "$TOKENIZER_MODEL"/image_tokenizer* "$STAGE"/
 cp "$RUNS"/encoders/encoder_config.json "$RUNS"/encoders/encoder_tokenizer.json \
    "$RUNS"/encoders/encoder_clip.safetensors "$RUNS"/encoders/encoder_face.safetensors "$STAGE"/
