@@ -307,17 +307,17 @@ public final class ImageTokenizer: Layer, @unchecked Sendable {
         try Self.copy(other.parameters(prefix: ""), into: parameters(prefix: ""))
     }
 
+    /// Checks every tensor before copying any, so a refused copy leaves the weights as they were.
     private static func copy(_ source: [Parameter], into target: [Parameter]) throws {
-        for (i, to) in target.enumerated() {
-            guard i < source.count, source[i].name == to.name, source[i].tensor.shape == to.tensor.shape else {
-                let there = i < source.count ? "\(source[i].name) \(source[i].tensor.shape)" : "nothing"
-                throw ModelConfigError(field: to.name, message: "tensor \(i) is \(there) there, \(to.name) \(to.tensor.shape) here")
-            }
-            to.tensor.data.update(from: source[i].tensor.data, count: to.tensor.count)
+        let differs = { (i: Int) in i >= source.count || source[i].name != target[i].name || source[i].tensor.shape != target[i].tensor.shape }
+        if let i = target.indices.first(where: differs) {
+            let there = i < source.count ? "\(source[i].name) \(source[i].tensor.shape)" : "nothing"
+            throw ModelConfigError(field: target[i].name, message: "tensor \(i) is \(there) there, \(target[i].name) \(target[i].tensor.shape) here")
         }
         guard source.count == target.count else {
             throw ModelConfigError(field: nil, message: "it has \(source.count) tensors, this config \(target.count)")
         }
+        for (to, from) in zip(target, source) { to.tensor.data.update(from: from.tensor.data, count: to.tensor.count) }
     }
 
     /// A hash of what decides the codes: the encoder-side settings and the encoder's weights.

@@ -108,7 +108,9 @@ private func tinyRun() throws -> TokenizerTrainer {
         var wider = base.tokenizer.config
         wider.decoderChannels = [8, 24]
         let mismatch = try ImageTokenizer(config: wider)
+        let before = mismatch.allParameters.map(\.tensor.values)
         let error = try #require(throws: ModelConfigError.self) { try mismatch.adoptWeights(of: base.tokenizer) }
+        #expect(mismatch.allParameters.map(\.tensor.values) == before, "a refused warm start changed weights")
         #expect(error.field?.hasPrefix("decoder.") == true)
         #expect(error.message.contains("24"), "\(error.message)")
     }
