@@ -176,6 +176,20 @@ public final class UnifiedModel: Layer {
         return collectParameters(prefix, children)
     }
 
+    /// The weights only `task`'s sequences read: its token-level experts and router, its
+    /// sequence-level router and β logits, and the resamplers of its conditioning experts (named
+    /// as in `allParameters`). Everything else — embedding, attention, norms, head — is shared,
+    /// so training only these leaves the other task's outputs bit for bit unchanged.
+    public func taskParameters(_ task: SequenceLayout.Task) -> [Parameter] {
+        let group = task == .t2i ? "t2i" : "mmu"
+        var children: [(String, Layer?)] = []
+        for (i, block) in blocks.enumerated() {
+            children += [("layers.\(i).moe.\(group)", block.moe(task)), ("layers.\(i).seq_moe.\(group)", block.sequenceMoE(task))]
+        }
+        children += SequenceExpert.group(task).filter(\.isConditioning).map { ("resampler.\($0.rawValue)", resamplers[$0]) }
+        return collectParameters("", children)
+    }
+
     /// Runs `layouts` (same task, same length) and returns final hidden states [B·T, d].
     ///
     /// - `balanceRows`: rows (in B·T) whose routing counts for the balance loss; nil skips it.

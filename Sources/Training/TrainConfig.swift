@@ -28,6 +28,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Steps between the held-out losses (test-split batches, no gradient; 0: never).
     public var evalEvery: Int = 100
     public var seed: UInt64 = 0
+    /// Which weights train: all of them, or only one task's own (`UnifiedModel.taskParameters`).
+    /// A one-task stage sharpens that task and cannot change the other's outputs.
+    public var trainedWeights: TrainedWeights = .all
 
     public init() {}
 
@@ -37,6 +40,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         case t2iBatch = "t2i_batch", mmuBatch = "mmu_batch", mmuTurns = "mmu_turns", mmuLossWeight = "mmu_loss_weight"
         case alpha, d3diffMode = "d3diff_mode", conditionDropout = "condition_dropout"
         case checkpointEvery = "checkpoint_every", logEvery = "log_every", evalEvery = "eval_every", seed
+        case trainedWeights = "trained_weights"
     }
 
     public init(from decoder: Decoder) throws {
@@ -61,6 +65,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         logEvery = try v(.logEvery, d.logEvery)
         evalEvery = try v(.evalEvery, d.evalEvery)
         seed = try v(.seed, d.seed)
+        trainedWeights = try v(.trainedWeights, d.trainedWeights)
     }
 
     public func validate() throws {
@@ -78,11 +83,25 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check(checkpointEvery > 0, "checkpoint_every", "must be positive")
         try check(logEvery > 0, "log_every", "must be positive")
         try check(evalEvery >= 0, "eval_every", "must not be negative")
+        // A batch of the other task would only cost time: none of its gradient reaches the trained weights.
+        try check(trainedWeights != .understanding || t2iBatch == 0, "trained_weights",
+                  "\"understanding\" trains only the understanding weights: set t2i_batch to 0")
+        try check(trainedWeights != .generation || mmuBatch == 0, "trained_weights",
+                  "\"generation\" trains only the generation weights: set mmu_batch to 0")
     }
 
     public var schedule: WarmupCosine {
         WarmupCosine(peak: learningRate, minLR: learningRate * minLearningRateRatio, warmupSteps: warmupSteps, totalSteps: steps)
     }
+}
+
+/// The weights a training run updates (`training.trained_weights`).
+public enum TrainedWeights: String, Codable, Sendable, CaseIterable {
+    case all
+    /// The MMU group's token- and sequence-level experts and routers, the CLIP and face resamplers.
+    case understanding
+    /// The T2I group's token- and sequence-level experts and routers, the noise resampler.
+    case generation
 }
 
 /// The file given to `facestudio train --config`: model settings at the top level (see

@@ -87,6 +87,8 @@ public final class UnifiedTrainer {
     public private(set) var step = 0
     private(set) var rng: RNG
     let builder: SequenceBuilder
+    /// Weights outside `config.trainedWeights`: they take no gradient (and cost no weight-gradient work).
+    let frozen: [Tensor]
 
     public init(model: UnifiedModel, config: TrainConfig, corpus: TrainingCorpus) throws {
         try config.validate()
@@ -114,7 +116,15 @@ public final class UnifiedTrainer {
         self.model = model
         self.config = config
         self.corpus = corpus
-        optimizer = AdamW(parameters: model.allParameters, learningRate: config.learningRate, beta2: config.beta2,
+        let trained: [Parameter]
+        switch config.trainedWeights {
+        case .all: trained = model.allParameters
+        case .understanding: trained = model.taskParameters(.mmu)
+        case .generation: trained = model.taskParameters(.t2i)
+        }
+        let trainedNames = Set(trained.map(\.name))
+        frozen = model.allParameters.filter { !trainedNames.contains($0.name) }.map(\.tensor)
+        optimizer = AdamW(parameters: trained, learningRate: config.learningRate, beta2: config.beta2,
                           weightDecay: config.weightDecay)
         rng = RNG(seed: config.seed)
         builder = SequenceBuilder(config: model.config)
@@ -169,6 +179,8 @@ public final class UnifiedTrainer {
         var metrics = StepMetrics(step: step, loss: 0, balance: 0, learningRate: 0, gradNorm: 0, tokens: 0, seconds: 0,
                                   t2iLossByMaskRatio: [])
         func add(_ t: Tensor) { total = total.map { $0 + t } ?? t }
+        // Listing a model's parameters marks them all trainable again (`Parameter.init`).
+        for t in frozen { t.requiresGrad = false }
 
         if config.t2iBatch > 0 {
             let t2i = t2iLoss()
@@ -268,16 +280,16 @@ public final class UnifiedTrainer {
 
     // MARK: checkpoints
 
-    /// Writes weights, AdamW moments, step and RNG state atomically.
+    /// Writes weights (frozen ones too), AdamW moments of the trained ones, step and RNG state atomically.
     public func save(path: String, configJSON: String) throws {
-        try TrainingCheckpoint.save(path: path, parameters: optimizer.parameters, optimizer: optimizer,
+        try TrainingCheckpoint.save(path: path, parameters: model.allParameters, optimizer: optimizer,
                                     state: TrainingState(step: step, rng: rng, extra: [:]), configJSON: configJSON)
     }
 
     /// Restores a checkpoint written by `save`; returns its config JSON.
     @discardableResult
     public func restore(path: String) throws -> String {
-        let (state, configJSON) = try TrainingCheckpoint.restore(path: path, parameters: optimizer.parameters, optimizer: optimizer)
+        let (state, configJSON) = try TrainingCheckpoint.restore(path: path, parameters: model.allParameters, optimizer: optimizer)
         step = state.step
         rng = state.rng
         return configJSON

@@ -152,9 +152,15 @@ struct ModelCard {
             let heldOut = lastLine(stageDirectory(k) + "/heldout.jsonl")
             // The held-out losses are measured after the last step; the metrics log every log_every.
             md += "- Unified model" + (configPath.count > 1 ? ", stage \(k + 1) (`\(config)`\(k > 0 ? ", warm start from stage \(k)" : ""))" : "")
-            md += ": \(heldOut?["step"] ?? m["step"] ?? "?") steps; last logged loss \(fmt(m["loss"])) (T2I D3Diff + MMU next-token)"
+            let trained = (json(config)?["training"] as? [String: Any])?["trained_weights"] as? String ?? "all"
+            let lossName = ["understanding": "MMU next-token only", "generation": "T2I D3Diff only"][trained] ?? "T2I D3Diff + MMU next-token"
+            md += ": \(heldOut?["step"] ?? m["step"] ?? "?") steps"
+            if trained != "all" { md += " training only the \(trained) weights (the other task's outputs unchanged)" }
+            md += "; last logged loss \(fmt(m["loss"])) (\(lossName))"
             if let h = heldOut {
-                md += "; held-out masked-token loss \(fmt(h["held_out_t2i_mask"])), next-token loss \(fmt(h["held_out_ntp"]))"
+                let losses = [("masked-token loss", "held_out_t2i_mask"), ("next-token loss", "held_out_ntp")]
+                    .filter { h[$0.1] != nil }.map { "\($0.0) \(fmt(h[$0.1]))" }
+                if !losses.isEmpty { md += "; held-out " + losses.joined(separator: ", ") }
             }
             md += ".\n"
         }

@@ -114,4 +114,76 @@ func tinySetup(seed: UInt64 = 0) -> (ModelConfig, TrainConfig, TrainingCorpus) {
         let same = watched.heldOutLosses(sameImage)
         #expect(same.heldOutNTPOtherImage == same.heldOutNTP)
     }
+
+    /// A one-task stage: only that task's own weights move, the other task's outputs stay bit for
+    /// bit the same, its loss still falls, and its checkpoint (every weight, moments of the
+    /// trained ones) resumes exactly.
+    @Test(arguments: [TrainedWeights.understanding, .generation])
+    func oneTaskStageLeavesTheOtherTaskUntouched(_ part: TrainedWeights) throws {
+        var (c, t, corpus) = tinySetup(seed: 3)
+        c.sequenceMoE = true
+        c.resamplerDim = 8; c.resamplerHeads = 2; c.resamplerDepth = 1; c.noiseEmbeddingDim = 4
+        c.clipTokens = 2; c.clipDim = 3; c.faceTokens = 1; c.faceDim = 5
+        for i in corpus.mmu.indices {
+            corpus.mmu[i].embeddings = ImageEmbeddings(clip: (0..<6).map { Float(($0 + i) % 3) - 1 }, face: (0..<5).map { Float(i) - Float($0) / 4 })
+        }
+        // A one-task stage continues a model trained on both tasks.
+        let model = UnifiedModel(config: c, seed: 1)
+        let warm = try UnifiedTrainer(model: model, config: t, corpus: corpus)
+        for _ in 0..<40 { _ = warm.trainStep() }
+        t.trainedWeights = part
+        if part == .understanding { t.t2iBatch = 0 } else { t.mmuBatch = 0 }
+        let builder = SequenceBuilder(config: c)
+        let v = model.vocab
+        let t2i = builder.t2i(text: [10, 3], imageIDs: [v.mask, v.imageOffset + 2, v.mask, v.imageOffset + 5]).0
+        let mmu = builder.mmu(imageIDs: corpus.mmu[1].codes.map { v.imageOffset + $0 }, turns: corpus.mmu[1].turns,
+                              userPrefix: corpus.userPrefix, assistantPrefix: corpus.assistantPrefix).0
+        func outputs(_ layout: SequenceLayout, _ conditioning: SequenceConditioning) -> [Float] {
+            GradMode.withoutGrad { model.forward([layout], conditioning: [conditioning]).0.values }
+        }
+        let untouched = part == .understanding ? { outputs(t2i, .maskRatio(0.5)) } : { outputs(mmu, .image(corpus.mmu[1].embeddings!)) }
+        let before = Dictionary(uniqueKeysWithValues: model.allParameters.map { ($0.name, $0.tensor.values) })
+        let otherBefore = untouched()
+        let own = Set(model.taskParameters(part == .understanding ? .mmu : .t2i).map(\.name))
+        #expect(!own.isEmpty && own.count < before.count)
+
+        let trainer = try UnifiedTrainer(model: model, config: t, corpus: corpus)
+        func heldOut() -> Float {
+            let h = trainer.heldOutLosses(corpus, batches: 4)
+            return part == .understanding ? h.heldOutNTP! : h.heldOutT2IMask!
+        }
+        let lossBefore = heldOut()
+        for _ in 0..<40 { _ = trainer.trainStep() }
+        let lossAfter = heldOut()
+        #expect(lossAfter < 0.95 * lossBefore, "held-out loss \(lossBefore) → \(lossAfter)")
+        var moved = 0
+        for p in model.allParameters {
+            if own.contains(p.name) { if p.tensor.values != before[p.name] { moved += 1 } }
+            else { #expect(p.tensor.values == before[p.name], "\(p.name) changed") }
+        }
+        #expect(moved > own.count / 2)
+        #expect(untouched() == otherBefore)
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fs-one-task-\(getpid())-\(part)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try trainer.save(path: dir + "/ckpt.safetensors", configJSON: "{}")
+        let resumed = try UnifiedTrainer(model: UnifiedModel(config: c, seed: 99), config: t, corpus: corpus)
+        try resumed.restore(path: dir + "/ckpt.safetensors")
+        let next = [trainer.trainStep().loss, trainer.trainStep().loss], resumedNext = [resumed.trainStep().loss, resumed.trainStep().loss]
+        #expect(next == resumedNext)
+    }
+
+    @Test func oneTaskStageRefusesTheOtherTasksBatches() {
+        let (c, defaults, corpus) = tinySetup()
+        var t = defaults
+        t.trainedWeights = .understanding
+        #expect { try UnifiedTrainer(model: UnifiedModel(config: c), config: t, corpus: corpus) } throws: { error in
+            "\(error)" == "training.trained_weights: \"understanding\" trains only the understanding weights: set t2i_batch to 0"
+        }
+        var decoded = try? JSONDecoder().decode(TrainingFile.self, from: Data(#"{"training": {"trained_weights": "generation", "mmu_batch": 0}}"#.utf8))
+        #expect(decoded?.training.trainedWeights == .generation)
+        decoded = try? JSONDecoder().decode(TrainingFile.self, from: Data(#"{"training": {"trained_weights": "text"}}"#.utf8))
+        #expect(decoded == nil)
+    }
 }
