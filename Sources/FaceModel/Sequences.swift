@@ -15,13 +15,16 @@ public struct SequenceLayout: Sendable {
     /// Rotary position of every index when it is not the index itself (a T2I sequence with a
     /// shortened text segment keeps the image at the positions it was trained at).
     public var positions: [Int]?
+    /// MMU with isolated turns: the turn of every index from `textStart` on; text then sees the
+    /// image prefix and its own turn only (nil: each turn sees every earlier one).
+    public var turnOfText: [Int]?
 
     public var count: Int { ids.count }
 
     public init(task: Task, ids: [Int], imageRange: Range<Int>, isPad: [Bool], textTargets: [Int], textStart: Int,
-                positions: [Int]? = nil) {
+                positions: [Int]? = nil, turnOfText: [Int]? = nil) {
         self.task = task; self.ids = ids; self.imageRange = imageRange; self.isPad = isPad
-        self.textTargets = textTargets; self.textStart = textStart; self.positions = positions
+        self.textTargets = textTargets; self.textStart = textStart; self.positions = positions; self.turnOfText = turnOfText
     }
 }
 
@@ -88,19 +91,29 @@ public struct SequenceBuilder: Sendable {
     /// assistant answer is followed by `<|eos|>`; answer tokens and that `<|eos|>` are the
     /// targets. A final turn without an answer ends with the assistant prefix (ready to
     /// generate). Earliest turns are dropped when the sequence would exceed `maxLength`.
-    public func mmu(imageIDs: [Int], turns: [Turn], userPrefix: [Int], assistantPrefix: [Int]) -> (SequenceLayout, truncated: Bool) {
+    ///
+    /// `isolatedTurns` packs the turns as independent questions about the one image: each is
+    /// `<|bos|> USER: q ASSISTANT: a <|eos|>` at the rotary positions it would have alone after
+    /// the prefix, and attends to the prefix and itself only — exactly what a chat cleared
+    /// before each question computes, with the image prefix paid for once. No answer can then
+    /// be copied from an earlier turn: every one must be read from the image.
+    public func mmu(imageIDs: [Int], turns: [Turn], userPrefix: [Int], assistantPrefix: [Int],
+                    isolatedTurns: Bool = false) -> (SequenceLayout, truncated: Bool) {
         precondition(imageIDs.count == imageTokens, "mmu: \(imageIDs.count) image ids, expected \(imageTokens)")
-        func render(_ turns: ArraySlice<Turn>) -> (ids: [Int], targetMask: [Bool]) {
+        func render(_ turns: ArraySlice<Turn>) -> (ids: [Int], targetMask: [Bool], turn: [Int]) {
             var ids: [Int] = [vocab.bos]
             var target: [Bool] = [false]
-            for turn in turns {
+            var turnOf: [Int] = [0]
+            for (k, turn) in turns.enumerated() {
+                if isolatedTurns && k > 0 { ids.append(vocab.bos); target.append(false); turnOf.append(k) }
                 let q = userPrefix + turn.user + assistantPrefix
                 ids += q; target += [Bool](repeating: false, count: q.count)
                 if let a = turn.assistant {
                     ids += a + [vocab.eos]; target += [Bool](repeating: true, count: a.count + 1)
                 }
+                turnOf += [Int](repeating: k, count: ids.count - turnOf.count)
             }
-            return (ids, target)
+            return (ids, target, turnOf)
         }
         let prefix = [vocab.mmu, vocab.soi] + imageIDs + [vocab.eoi]
         var first = turns.startIndex
@@ -117,6 +130,17 @@ public struct SequenceBuilder: Sendable {
             truncated = true
         }
         let ids = prefix + text.ids
+        var positions: [Int]? = nil, turnOfText: [Int]? = nil
+        if isolatedTurns {
+            let turnOf = Array(text.turn.prefix(text.ids.count))
+            turnOfText = turnOf
+            // Each turn restarts at the position right after the prefix.
+            var offset = 0
+            positions = Array(0..<prefix.count) + turnOf.indices.map { j in
+                if j > 0 && turnOf[j] != turnOf[j - 1] { offset = j }
+                return prefix.count + j - offset
+            }
+        }
         // Position t predicts ids[t+1]: a target position is one whose successor is a target token.
         var targets: [Int] = []
         for (j, isTarget) in text.targetMask.enumerated() where isTarget && j > 0 {
@@ -124,14 +148,18 @@ public struct SequenceBuilder: Sendable {
         }
         let layout = SequenceLayout(task: .mmu, ids: ids, imageRange: 2..<(2 + imageTokens),
                                     isPad: [Bool](repeating: false, count: ids.count), textTargets: targets,
-                                    textStart: prefix.count)
+                                    textStart: prefix.count, positions: positions, turnOfText: turnOfText)
         return (layout, truncated)
     }
 
     /// Pads a layout to `length` with `<|pad|>` (for batching sequences of different lengths).
     public func padded(_ layout: SequenceLayout, to length: Int) -> SequenceLayout {
         var l = layout
-        while l.ids.count < length { l.ids.append(vocab.pad); l.isPad.append(true) }
+        while l.ids.count < length {
+            l.ids.append(vocab.pad); l.isPad.append(true)
+            l.positions?.append(l.ids.count - 1)
+            l.turnOfText?.append(-1)
+        }
         return l
     }
 
@@ -140,7 +168,7 @@ public struct SequenceBuilder: Sendable {
     /// - Text rows are causal and never see padding.
     /// - T2I image rows (`<|soi|>` … `<|eoi|>`) see the whole sequence except padding.
     /// - MMU: the prefix up to `<|eoi|>` is bidirectional; later text sees all of it and is
-    ///   causal among itself.
+    ///   causal among itself (within its own turn when the turns are isolated).
     /// - Padding rows see only themselves (so softmax stays defined; their outputs are unused).
     public static func attentionMask(_ layout: SequenceLayout) -> [Float] {
         let T = layout.count
@@ -154,7 +182,10 @@ public struct SequenceBuilder: Sendable {
                 case .t2i:
                     allowed = imageBlock.contains(t) ? true : s <= t
                 case .mmu:
-                    allowed = t < layout.textStart ? s < layout.textStart : s <= t
+                    if t < layout.textStart { allowed = s < layout.textStart }
+                    else if s < layout.textStart { allowed = true }
+                    else if let turn = layout.turnOfText { allowed = s <= t && turn[s - layout.textStart] == turn[t - layout.textStart] }
+                    else { allowed = s <= t }
                 }
                 if allowed { m[t * T + s] = 0 }
             }

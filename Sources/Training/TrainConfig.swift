@@ -16,6 +16,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var mmuBatch: Int = 4
     /// Consecutive question–answer pairs per MMU sequence (a random window of the conversation).
     public var mmuTurns: Int = 3
+    /// Packs the window's turns as independent questions about the image (`SequenceBuilder.mmu`
+    /// `isolatedTurns`): no answer can be copied from an earlier turn, as in `eval`'s VQA.
+    public var mmuIsolatedTurns: Bool = false
     /// Weight of the NTP loss, λ_mmu.
     public var mmuLossWeight: Float = 1.0
     /// α in `L_mask + α·L_score`.
@@ -37,7 +40,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case steps, learningRate = "learning_rate", minLearningRateRatio = "min_learning_rate_ratio"
         case warmupSteps = "warmup_steps", weightDecay = "weight_decay", beta2, clipNorm = "clip_norm"
-        case t2iBatch = "t2i_batch", mmuBatch = "mmu_batch", mmuTurns = "mmu_turns", mmuLossWeight = "mmu_loss_weight"
+        case t2iBatch = "t2i_batch", mmuBatch = "mmu_batch", mmuTurns = "mmu_turns", mmuIsolatedTurns = "mmu_isolated_turns", mmuLossWeight = "mmu_loss_weight"
         case alpha, d3diffMode = "d3diff_mode", conditionDropout = "condition_dropout"
         case checkpointEvery = "checkpoint_every", logEvery = "log_every", evalEvery = "eval_every", seed
         case trainedWeights = "trained_weights"
@@ -57,6 +60,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         t2iBatch = try v(.t2iBatch, d.t2iBatch)
         mmuBatch = try v(.mmuBatch, d.mmuBatch)
         mmuTurns = try v(.mmuTurns, d.mmuTurns)
+        mmuIsolatedTurns = try v(.mmuIsolatedTurns, d.mmuIsolatedTurns)
         mmuLossWeight = try v(.mmuLossWeight, d.mmuLossWeight)
         alpha = try v(.alpha, d.alpha)
         d3diffMode = try v(.d3diffMode, d.d3diffMode)

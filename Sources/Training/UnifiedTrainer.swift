@@ -264,7 +264,8 @@ public final class UnifiedTrainer {
             let start = rng.int(example.turns.count - window + 1)
             let turns = Array(example.turns[start..<(start + window)])
             layouts.append(builder.mmu(imageIDs: example.codes.map { v.imageOffset + $0 }, turns: turns,
-                                       userPrefix: corpus.userPrefix, assistantPrefix: corpus.assistantPrefix).0)
+                                       userPrefix: corpus.userPrefix, assistantPrefix: corpus.assistantPrefix,
+                                       isolatedTurns: config.mmuIsolatedTurns).0)
         }
         let T = layouts.map(\.count).max()!
         layouts = layouts.map { builder.padded($0, to: T) }

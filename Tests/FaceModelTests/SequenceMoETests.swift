@@ -255,6 +255,40 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         #expect(rec2.sequenceRouting.allSatisfy { $0.experts == [.copy, .clip, .face] })
     }
 
+    /// Isolated turns: every turn of the packed sequence computes what a sequence holding that
+    /// turn alone computes (a chat cleared before the question), padding included.
+    @Test func isolatedTurnsEachMatchTheTurnAlone() {
+        var c = tinySequenceConfig()
+        c.maxSequenceLength = 48
+        let model = UnifiedModel(config: c, seed: 6)
+        let builder = SequenceBuilder(config: c)
+        let image = [1, 2, 3, 4].map { model.vocab.imageOffset + $0 }
+        let turns: [SequenceBuilder.Turn] = [.init(user: [5, 6], assistant: [7, 8, 9]), .init(user: [10], assistant: [11]),
+                                             .init(user: [12, 13, 14], assistant: [15, 16])]
+        let conditioning = SequenceConditioning.image(tinyEmbeddings(c, seed: 2))
+        let packed = builder.padded(builder.mmu(imageIDs: image, turns: turns, userPrefix: [1], assistantPrefix: [2], isolatedTurns: true).0, to: 40)
+        let (packedHidden, _) = GradMode.withoutGrad { model.forward([packed], conditioning: [conditioning]) }
+        var targetsSeen = 0, start = packed.textStart
+        for turn in turns {
+            let alone = builder.mmu(imageIDs: image, turns: [turn], userPrefix: [1], assistantPrefix: [2]).0
+            let (hidden, _) = GradMode.withoutGrad { model.forward([alone], conditioning: [conditioning]) }
+            let length = alone.count - alone.textStart
+            #expect(Array(packed.ids[start..<(start + length)]) == Array(alone.ids[alone.textStart...]))
+            #expect(Array(packed.positions![start..<(start + length)]) == Array(alone.textStart..<alone.count))
+            for j in 0..<length {
+                let a = packedHidden.slice(axis: 0, (start + j)..<(start + j + 1)).values
+                let b = hidden.slice(axis: 0, (alone.textStart + j)..<(alone.textStart + j + 1)).values
+                #expect(zip(a, b).allSatisfy { Swift.abs($0 - $1) < 1e-4 }, "turn at \(start), offset \(j)")
+            }
+            targetsSeen += alone.textTargets.count
+            start += length
+        }
+        #expect(packed.textTargets.count == targetsSeen && start == packed.count - packed.isPad.filter { $0 }.count)
+        // Without isolation a later turn sees the earlier ones, so its states differ.
+        let chained = builder.mmu(imageIDs: image, turns: turns, userPrefix: [1], assistantPrefix: [2]).0
+        #expect(chained.positions == nil && chained.turnOfText == nil)
+    }
+
     /// T2I without explicit conditioning reads each layout's mask ratio (2 of 4 masked here).
     @Test func t2iConditioningDefaultsToTheMaskRatio() {
         let model = decisiveModel(seed: 4)

@@ -38,8 +38,10 @@ func tinySetup(seed: UInt64 = 0) -> (ModelConfig, TrainConfig, TrainingCorpus) {
 }
 
 @Suite struct UnifiedTrainerTests {
-    @Test func lossFallsOnASmallCorpus() throws {
-        let (c, t, corpus) = tinySetup()
+    @Test(arguments: [false, true]) func lossFallsOnASmallCorpus(isolatedTurns: Bool) throws {
+        let (c, defaults, corpus) = tinySetup()
+        var t = defaults
+        t.mmuIsolatedTurns = isolatedTurns
         let trainer = try UnifiedTrainer(model: UnifiedModel(config: c, seed: 1), config: t, corpus: corpus)
         var first: [Float] = [], last: [Float] = []
         for i in 0..<t.steps {
@@ -183,6 +185,8 @@ func tinySetup(seed: UInt64 = 0) -> (ModelConfig, TrainConfig, TrainingCorpus) {
         }
         var decoded = try? JSONDecoder().decode(TrainingFile.self, from: Data(#"{"training": {"trained_weights": "generation", "mmu_batch": 0}}"#.utf8))
         #expect(decoded?.training.trainedWeights == .generation)
+        decoded = try? JSONDecoder().decode(TrainingFile.self, from: Data(#"{"training": {"mmu_isolated_turns": true}}"#.utf8))
+        #expect(decoded?.training.mmuIsolatedTurns == true && TrainConfig().mmuIsolatedTurns == false)
         decoded = try? JSONDecoder().decode(TrainingFile.self, from: Data(#"{"training": {"trained_weights": "text"}}"#.utf8))
         #expect(decoded == nil)
     }
