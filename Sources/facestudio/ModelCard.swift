@@ -156,6 +156,9 @@ struct ModelCard {
             let lossName = ["understanding": "MMU next-token only", "generation": "T2I D3Diff only"][trained] ?? "T2I D3Diff + MMU next-token"
             md += ": \(heldOut?["step"] ?? m["step"] ?? "?") steps"
             if trained != "all" { md += " training only the \(trained) weights (the other task's outputs unchanged)" }
+            if (json(config)?["training"] as? [String: Any])?["mmu_isolated_turns"] as? Bool == true {
+                md += ", each conversation's turns isolated (`mmu_isolated_turns`)"
+            }
             md += "; last logged loss \(fmt(m["loss"])) (\(lossName))"
             if let h = heldOut {
                 let losses = [("masked-token loss", "held_out_t2i_mask"), ("next-token loss", "held_out_ntp")]
