@@ -3,6 +3,7 @@ import Foundation
 import Support
 import FaceModel
 import Evaluation
+import Training
 
 /// `facestudio model card`: MODEL_CARD.md for a model directory, from its eval report and the
 /// training runs' logs (what `make model` writes).
@@ -152,13 +153,19 @@ struct ModelCard {
             let heldOut = lastLine(stageDirectory(k) + "/heldout.jsonl")
             // The held-out losses are measured after the last step; the metrics log every log_every.
             md += "- Unified model" + (configPath.count > 1 ? ", stage \(k + 1) (`\(config)`\(k > 0 ? ", warm start from stage \(k)" : ""))" : "")
-            let trained = (json(config)?["training"] as? [String: Any])?["trained_weights"] as? String ?? "all"
-            let lossName = ["understanding": "MMU next-token only", "generation": "T2I D3Diff only"][trained] ?? "T2I D3Diff + MMU next-token"
-            md += ": \(heldOut?["step"] ?? m["step"] ?? "?") steps"
-            if trained != "all" { md += " training only the \(trained) weights (the other task's outputs unchanged)" }
-            if (json(config)?["training"] as? [String: Any])?["mmu_isolated_turns"] as? Bool == true {
-                md += ", each conversation's turns isolated (`mmu_isolated_turns`)"
+            let training = FileManager.default.contents(atPath: config)
+                .flatMap { try? JSONDecoder().decode(TrainingFile.self, from: $0).training } ?? TrainConfig()
+            let lossName: String
+            switch training.trainedWeights {
+            case .all: lossName = "T2I D3Diff + MMU next-token"
+            case .understanding: lossName = "MMU next-token only"
+            case .generation: lossName = "T2I D3Diff only"
             }
+            md += ": \(heldOut?["step"] ?? m["step"] ?? "?") steps"
+            if training.trainedWeights != .all {
+                md += " training only the \(training.trainedWeights.rawValue) weights (the other task's outputs unchanged)"
+            }
+            if training.mmuIsolatedTurns { md += ", each conversation's turns isolated (`mmu_isolated_turns`)" }
             md += "; last logged loss \(fmt(m["loss"])) (\(lossName))"
             if let h = heldOut {
                 let losses = [("masked-token loss", "held_out_t2i_mask"), ("next-token loss", "held_out_ntp")]
