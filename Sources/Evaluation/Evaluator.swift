@@ -94,8 +94,12 @@ public struct EvalReport: Codable, Sendable {
         public var faceAttributeAccuracy: Double
         public var faceDetailAccuracy: Double
         public var clipRetrievalTop1: Double
+        /// Mean over attributes of (recall on faces with it + on faces without it) / 2: 0.5 for a
+        /// head blind to every attribute, which plain accuracy scores near 0.9 (nil in older reports).
+        public var faceAttributeBalancedAccuracy: Double?
         enum CodingKeys: String, CodingKey {
             case images, faceAttributeAccuracy = "face_attribute_accuracy", faceDetailAccuracy = "face_detail_accuracy"
+            case faceAttributeBalancedAccuracy = "face_attribute_balanced_accuracy"
             case clipRetrievalTop1 = "clip_retrieval_top1"
         }
     }
@@ -185,7 +189,7 @@ public final class Evaluator {
         let clip = try EncoderEvaluation.clip(encoders, data: data)
         progress("encoders", 1, 1)
         return .init(images: data.count, faceAttributeAccuracy: face.meanAttributeAccuracy, faceDetailAccuracy: face.meanDetailAccuracy,
-                     clipRetrievalTop1: clip.imageToCaptionTop1Of100)
+                     clipRetrievalTop1: clip.imageToCaptionTop1Of100, faceAttributeBalancedAccuracy: face.meanAttributeBalancedAccuracy)
     }
 
     // MARK: Generation

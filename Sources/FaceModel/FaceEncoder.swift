@@ -57,13 +57,23 @@ public final class FaceEncoder: Layer {
 
     /// Mean binary cross-entropy over the attributes plus `detailWeight` × the mean over detail
     /// heads of their cross-entropy on the faces where the detail applies.
+    /// `positiveWeights` (one per attribute, nil: all 1) scales the term of faces that have the
+    /// attribute, so a rare one (a wink on 5% of faces) is not learned as "never".
     /// Returns the total and the two parts (for logging).
-    public func loss(logits: Tensor, labels: [FaceLabels], detailWeight: Float = 0.5) -> (total: Tensor, attributes: Tensor, details: Tensor?) {
+    public func loss(logits: Tensor, labels: [FaceLabels], detailWeight: Float = 0.5,
+                     positiveWeights: [Float]? = nil) -> (total: Tensor, attributes: Tensor, details: Tensor?) {
         let B = labels.count, A = config.attributes.count
+        precondition(positiveWeights == nil || positiveWeights!.count == A, "one positive weight per attribute")
         let z = logits.slice(axis: 1, 0..<A)
-        let y = Tensor(shape: [B, A], values: labels.flatMap { $0.attributes.map(Float.init) })
-        // BCE with logits, stably: max(z, 0) − z·y + log(1 + e^−|z|).
-        let bce = (z.relu() - z * y + ((z.abs() * -1).exp() + 1).log()).mean()
+        let labelValues = labels.flatMap { $0.attributes.map(Float.init) }
+        // BCE with logits, stably: softplus(z) − z·y, softplus(z) = max(z, 0) + log(1 + e^−|z|).
+        // With weight w on positives: y·w·softplus(−z) + (1 − y)·softplus(z)
+        //                            = softplus(z)·(1 − y + w·y) − z·(w·y).
+        let weights = positiveWeights ?? [Float](repeating: 1, count: A)
+        let wy = Tensor(shape: [B, A], values: labelValues.enumerated().map { i, y in y * weights[i % A] })
+        let scale = Tensor(shape: [B, A], values: labelValues.enumerated().map { i, y in 1 - y + y * weights[i % A] })
+        let softplus = z.relu() + ((z.abs() * -1).exp() + 1).log()
+        let bce = (softplus * scale - z * wy).mean()
         var detailLoss: Tensor? = nil
         for (h, range) in detailRanges.enumerated() {
             let targets = labels.map { $0.details[h] ?? -100 }

@@ -44,6 +44,15 @@ struct EncodersCommand: ParsableCommand {
         @Option(help: "Random seed of initialisation, batches and augmentation.")
         var seed: UInt64 = 0
 
+        @Option(help: "Peak learning rate (defaults: face \(EncoderTrainSettings.face.learningRate), clip \(EncoderTrainSettings.clip.learningRate)).")
+        var learningRate: Float?
+
+        @Option(help: "Face encoder: weight each attribute's positive term by (negatives/positives)^P on the train split, capped at 10; 0 is plain BCE, 0.5 teaches rare attributes (winks, most emotions).")
+        var positiveWeightPower: Float = 0
+
+        @Option(help: "Start from the trained encoder weights in this directory (a model directory or another `encoders train --out`) instead of random ones; its tokenizer too when --out has none.")
+        var initFrom: String?
+
         @Flag(inversion: .prefixedNo, help: "Start the CLIP image trunk from the trained face encoder's trunk (needs encoder_face.safetensors in --out or face trained in this run).")
         var faceInit = true
 
@@ -90,6 +99,8 @@ struct EncodersCommand: ParsableCommand {
                 var settings = kind == .face ? EncoderTrainSettings.face : EncoderTrainSettings.clip
                 if let steps { settings.steps = steps }
                 if let batch { settings.batch = batch }
+                if let learningRate { settings.learningRate = learningRate }
+                if kind == .face { settings.positiveWeightPower = positiveWeightPower }
                 settings.seed = seed
                 let trainer = try EncoderTrainer(kind: kind, encoders: encoders, data: dataset, settings: settings)
                 let metricsPath = out + "/metrics_\(kind.rawValue).jsonl"
@@ -98,7 +109,15 @@ struct EncodersCommand: ParsableCommand {
                     try MetricsLog.truncate(path: metricsPath, after: trainer.step)
                 } else {
                     try? fm.removeItem(atPath: metricsPath)
-                    if kind == .clip && faceInit {
+                    if let initFrom {
+                        let other = try EncoderConfig.load(path: initFrom + "/" + ImageEncoders.configFile)
+                        guard other.imageSize == config.imageSize, kind == .face ? other.face == config.face : other.clip == config.clip else {
+                            throw ValidationError("--init-from \(initFrom): its \(kind.rawValue) encoder has another configuration (data set schema, tokenizer or widths)")
+                        }
+                        do { try encoders.loadWeights(kind, directory: initFrom) } catch {
+                            throw ValidationError("--init-from \(initFrom): \(error)")
+                        }
+                    } else if kind == .clip && faceInit {
                         let trainedFace = kinds.contains(.face) || fm.fileExists(atPath: faceFile)
                         if !(trainedFace && encoders.initializeClipTrunkFromFace()) {
                             throw ValidationError("--face-init: no trained face encoder with the CLIP trunk's widths (train face first, or pass --no-face-init)")
@@ -109,13 +128,12 @@ struct EncodersCommand: ParsableCommand {
                 // Ship F16 weights and evaluate exactly what ships.
                 try encoders.saveWeights(kind, directory: out)
                 try encoders.loadWeights(kind, directory: out)
-                let report: Encodable = kind == .face
-                    ? try EncoderEvaluation.face(encoders, data: dataset) as Encodable
-                    : try EncoderEvaluation.clip(encoders, data: dataset) as Encodable
+                let faceReport = kind == .face ? try EncoderEvaluation.face(encoders, data: dataset) : nil
+                let report: Encodable = try faceReport ?? EncoderEvaluation.clip(encoders, data: dataset) as Encodable
                 let reportJSON = try jsonData(report)
                 try AtomicFile.write(Array(reportJSON) + [UInt8(ascii: "\n")], to: out + "/eval_\(kind.rawValue).json")
                 reports[kind.rawValue] = try JSONSerialization.jsonObject(with: reportJSON)
-                if !json { print(summary(kind, reportJSON)) }
+                if !json { print(faceReport?.summaryLine ?? clipSummary(reportJSON)) }
             }
             if json {
                 print(String(decoding: try JSONSerialization.data(withJSONObject: reports, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
@@ -156,25 +174,20 @@ struct EncodersCommand: ParsableCommand {
         /// The CLIP text tower's BPE tokenizer: from --out when present (a resumed run), else
         /// learned from the train split's captions.
         func loadOrTrainTokenizer(_ dataset: EncoderDataset) throws -> TextTokenizer {
-            let path = out + "/" + ImageEncoders.tokenizerFile
-            if FileManager.default.fileExists(atPath: path) { return try TextTokenizer(contentsOf: path) }
+            for dir in [out] + (initFrom.map { [$0] } ?? []) {
+                let path = dir + "/" + ImageEncoders.tokenizerFile
+                if FileManager.default.fileExists(atPath: path) { return try TextTokenizer(contentsOf: path) }
+            }
             let texts = dataset.trainIndices.map { dataset.captions[$0] }
             return try TextTokenizer.train(texts: texts, vocabSize: ClipEncoderConfig().textVocabSize, specialTokens: ["<|pad|>"])
         }
 
-        func summary(_ kind: EncoderKind, _ report: Data) -> String {
+        func clipSummary(_ report: Data) -> String {
             guard let o = try? JSONSerialization.jsonObject(with: report) as? [String: Any] else { return "" }
-            switch kind {
-            case .face:
-                return String(format: "face encoder: mean attribute accuracy %.4f (worst: %@), mean detail accuracy %.4f on %d test images",
-                              o["mean_attribute_accuracy"] as? Double ?? 0, o["worst_attribute"] as? String ?? "?",
-                              o["mean_detail_accuracy"] as? Double ?? 0, o["images"] as? Int ?? 0)
-            case .clip:
-                return String(format: "clip encoder: image→caption top-1 of 100 %.4f, caption→image %.4f, top-1/top-5 of all %.4f/%.4f on %d test images",
-                              o["image_to_caption_top1_of_100"] as? Double ?? 0, o["caption_to_image_top1_of_100"] as? Double ?? 0,
-                              o["image_to_caption_top1_all"] as? Double ?? 0, o["image_to_caption_top5_all"] as? Double ?? 0,
-                              o["images"] as? Int ?? 0)
-            }
+            return String(format: "clip encoder: image→caption top-1 of 100 %.4f, caption→image %.4f, top-1/top-5 of all %.4f/%.4f on %d test images",
+                          o["image_to_caption_top1_of_100"] as? Double ?? 0, o["caption_to_image_top1_of_100"] as? Double ?? 0,
+                          o["image_to_caption_top1_all"] as? Double ?? 0, o["image_to_caption_top5_all"] as? Double ?? 0,
+                          o["images"] as? Int ?? 0)
         }
     }
 
@@ -233,9 +246,7 @@ struct EncodersCommand: ParsableCommand {
                 return
             }
             if let face {
-                print(String(format: "face: mean attribute accuracy %.4f over %d images (worst %@ %.4f); mean detail accuracy %.4f",
-                             face.meanAttributeAccuracy, face.images, face.worstAttribute, face.attributeAccuracy[face.worstAttribute] ?? 0,
-                             face.meanDetailAccuracy))
+                print(face.summaryLine)
             }
             if let clip {
                 print(String(format: "clip: image→caption top-1 of 100 %.4f, caption→image top-1 of 100 %.4f, image→caption top-1/top-5 of all %d: %.4f/%.4f",

@@ -109,7 +109,7 @@ struct EvalCommand: ParsableCommand {
         }
         if let t = r.tokenizer { lines.append("tokenizer     psnr_db \(String(format: "%.2f", t.psnrDB))  codebook_usage \(f(t.codebookUsage))") }
         if let e = r.encoders {
-            lines.append("encoders      face_attribute_accuracy \(f(e.faceAttributeAccuracy))  face_detail_accuracy \(f(e.faceDetailAccuracy))  clip_retrieval_top1 \(f(e.clipRetrievalTop1))")
+            lines.append("encoders      face_attribute_accuracy \(f(e.faceAttributeAccuracy)) (balanced \(f(e.faceAttributeBalancedAccuracy ?? .nan)))  face_detail_accuracy \(f(e.faceDetailAccuracy))  clip_retrieval_top1 \(f(e.clipRetrievalTop1))")
         }
         if let plot = r.expertPlot { lines.append("expert activation plot: \(plot)") }
         return lines.joined(separator: "\n")

@@ -119,6 +119,9 @@ struct ModelCard {
         }
         if let e = report.encoders {
             row("encoders.face_attribute_accuracy", e.faceAttributeAccuracy, "≥ 0.97")
+            if let balanced = e.faceAttributeBalancedAccuracy {
+                row("encoders.face_attribute_balanced_accuracy (mean of recall with and without each attribute)", balanced, "0.5: blind")
+            }
             row("encoders.face_detail_accuracy", e.faceDetailAccuracy, "")
             row("encoders.clip_retrieval_top1 (image→caption among 100)", e.clipRetrievalTop1, "")
         }

@@ -109,6 +109,30 @@ func tinyImages(_ n: Int, side: Int = 16, seed: UInt64 = 1) -> [RGBImage] {
         }
     }
 
+    @Test func positiveWeightsScaleOnlyTheTermsOfFacesWithTheAttribute() throws {
+        let face = try tinyEncoders(seed: 5).face
+        let images = try ImageTensor.tensor(from: tinyImages(2, seed: 3), side: 16)
+        let labels = [FaceLabels(attributes: [1, 0, 0], details: [nil, nil]), FaceLabels(attributes: [0, 0, 1], details: [nil, nil])]
+        let z = GradMode.withoutGrad { face.logits(images) }.values, n = z.count / 2
+        func softplus(_ x: Float) -> Float { max(x, 0) + log1pf(expf(-Swift.abs(x))) }
+        // By hand: −log σ(z) = softplus(−z) for a face with the attribute, softplus(z) without.
+        let weights: [Float] = [4, 1, 9]
+        var expected: Float = 0
+        for (b, l) in labels.enumerated() {
+            for a in 0..<3 { let x = z[b * n + a]; expected += l.attributes[a] == 1 ? weights[a] * softplus(-x) : softplus(x) }
+        }
+        expected /= 6
+        let weighted = GradMode.withoutGrad { face.loss(logits: face.logits(images), labels: labels, positiveWeights: weights).attributes }.item
+        #expect(Swift.abs(weighted - expected) < 1e-5, "\(weighted) vs \(expected)")
+        let plain = GradMode.withoutGrad { face.loss(logits: face.logits(images), labels: labels).attributes }.item
+        let ones = GradMode.withoutGrad { face.loss(logits: face.logits(images), labels: labels, positiveWeights: [1, 1, 1]).attributes }.item
+        #expect(Swift.abs(plain - ones) < 1e-6)
+        let picked = [face.head.weight, face.embedLayer.weight]
+        GradCheck(eps: 1e-3, maxNMSE: 1e-3, samplesPerInput: 16).run(picked) { _ in
+            face.loss(logits: face.logits(images), labels: labels, positiveWeights: weights).total.reshape([1])
+        }
+    }
+
     @Test func contrastiveLossGradientsMatchFiniteDifferences() throws {
         let encoders = try tinyEncoders(seed: 6)
         let clip = encoders.clip

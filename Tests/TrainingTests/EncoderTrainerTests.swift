@@ -68,6 +68,33 @@ func syntheticEncoders(_ data: EncoderDataset, seed: UInt64 = 0) throws -> Image
         #expect(report.attributeAccuracy["red"]! >= 0.99, "\(report.attributeAccuracy)")
         #expect(report.meanAttributeAccuracy > 0.8)
         #expect(report.detailAccuracy.keys.sorted() == ["side"])
+        #expect(report.attributeBalancedAccuracy["red"]! >= 0.99, "\(report.attributeBalancedAccuracy)")
+        #expect(report.attributeRecall.keys.sorted() == ["bright", "red"])
+        #expect(report.blindest(1).count == 1)
+    }
+
+    @Test func positiveWeightsFollowTheTrainSplitsRarity() {
+        // Attribute 0 on 1 face of 5, attribute 1 on none, attribute 2 on 4 of 5.
+        let labels = (0..<5).map { i in FaceLabels(attributes: [i == 0 ? 1 : 0, 0, i == 0 ? 0 : 1], details: []) }
+        #expect(EncoderTrainer.positiveWeights(labels: labels, power: 1, cap: 10) == [4, 1, 1])
+        #expect(EncoderTrainer.positiveWeights(labels: labels, power: 0.5, cap: 10) == [2, 1, 1])
+        #expect(EncoderTrainer.positiveWeights(labels: labels, power: 1, cap: 3) == [3, 1, 1])
+    }
+
+    @Test func balancedAccuracyShowsABlindDetector() {
+        // Never detecting an attribute 5% of faces have: accuracy 0.95, balanced accuracy 0.5.
+        var blind = BinaryTally()
+        for i in 0..<100 { blind.add(predicted: false, actual: i < 5) }
+        #expect(blind.accuracy == 0.95)
+        #expect(blind.recall == 0)
+        #expect(blind.balancedAccuracy == 0.5)
+        var partial = BinaryTally()
+        for i in 0..<100 { partial.add(predicted: i < 3 || i == 50, actual: i < 5) }
+        #expect(partial.recall == 0.6)
+        #expect(Swift.abs(partial.balancedAccuracy - (0.6 + 94.0 / 95.0) / 2) < 1e-12)
+        var absent = BinaryTally()
+        absent.add(predicted: false, actual: false)
+        #expect(absent.recall == nil && absent.balancedAccuracy == 1)
     }
 
     @Test func clipRetrievalReportCountsGroupsOfUpToAHundred() throws {
