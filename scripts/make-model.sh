@@ -17,12 +17,13 @@ COUNT=${COUNT:-52632}          # 50 000 training images + 5% test
 EVAL_LIMIT=${EVAL_LIMIT:-300}  # test images for the generation and understanding figures
 CONFIG=${CONFIG:-configs/unified.json}
 # Later stages, in order, each a warm start from the one before (empty: stop after the first).
-CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json configs/unified-stage3.json configs/unified-stage4.json configs/unified-stage5.json configs/unified-stage6.json configs/unified-stage7.json}
+CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json configs/unified-stage3.json configs/unified-stage4.json configs/unified-stage5.json configs/unified-stage6.json configs/unified-stage7.json configs/unified-stage8.json}
 TOKENIZER_CONFIG=${TOKENIZER_CONFIG:-configs/image_tokenizer.json}
 DECODER_CONFIG=${DECODER_CONFIG:-configs/image_tokenizer_decoder.json}  # empty: keep the first decoder
 DECODER_STEPS=${DECODER_STEPS-9600}  # then resume the decoder to this many steps (empty: do not)
 ANNEAL_CONFIG=${ANNEAL_CONFIG-configs/image_tokenizer_decoder_anneal.json}  # then a low-rate warm start (empty: none)
 FACE_STEPS=${FACE_STEPS:-4500}
+FACE_FT_STEPS=${FACE_FT_STEPS-1000}  # then a fine-tune weighting rare attributes (empty: none)
 ABLATION_STEPS=${ABLATION_STEPS-300}  # training steps per ablation row; empty: no ablations
 ABLATION_LIMIT=${ABLATION_LIMIT:-50}  # test faces each row is measured on
 STAGE=$RUNS/stage              # image tokenizer + encoders, what `train` reads
@@ -87,6 +88,23 @@ encoders_job & encoders_pid=$!
 wait $tokenizer_pid
 wait $encoders_pid
 
+# Plain BCE leaves the face encoder nearly blind to rare attributes (winks, most emotions and
+# actions: it learns "absent"), and the unified model can state only what its embedding carries.
+# A fine-tune from it with each attribute's positive term weighted by its rarity fixes much of
+# that; it is the face encoder the unified model reads (and eval's judge). CLIP keeps the trunk
+# it started from.
+FACE_ENCODER_DIR=$RUNS/encoders
+if [ -n "$FACE_FT_STEPS" ]; then
+    FACE_ENCODER_DIR=$RUNS/encoders-ft
+    phase "face encoder: weighted fine-tune ($FACE_FT_STEPS steps)"
+    if [ ! -f "$FACE_ENCODER_DIR/encoder_face.safetensors" ]; then
+        start=(--init-from "$RUNS/encoders")
+        [ -f "$FACE_ENCODER_DIR/checkpoint_face.safetensors" ] && start=(--resume)
+        timed encoders-ft "$BIN" encoders train --data "$DATA" --out "$FACE_ENCODER_DIR" --only face "${start[@]}" \
+            --positive-weight-power 0.5 --learning-rate 5e-4 --steps "$FACE_FT_STEPS" --json > "$RUNS/encoders-ft.json"
+    fi
+fi
+
 mkdir -p "$STAGE"
 TOKENIZER_MODEL=$RUNS/tokenizer/model
 [ -n "$DECODER_CONFIG" ] && TOKENIZER_MODEL=$RUNS/tokenizer-decoder/model
@@ -94,7 +112,7 @@ TOKENIZER_MODEL=$RUNS/tokenizer/model
 [ -n "$DECODER_CONFIG" ] && [ -n "$DECODER_STEPS" ] && [ -n "$ANNEAL_CONFIG" ] && TOKENIZER_MODEL=$RUNS/tokenizer-decoder-3/model
 cp "$TOKENIZER_MODEL"/image_tokenizer* "$STAGE"/
 cp "$RUNS"/encoders/encoder_config.json "$RUNS"/encoders/encoder_tokenizer.json \
-   "$RUNS"/encoders/encoder_clip.safetensors "$RUNS"/encoders/encoder_face.safetensors "$STAGE"/
+   "$RUNS"/encoders/encoder_clip.safetensors "$FACE_ENCODER_DIR"/encoder_face.safetensors "$STAGE"/
 
 phase "unified model ($CONFIG)"
 if [ ! -f "$RUNS/unified/model/model.safetensors" ]; then

@@ -181,6 +181,9 @@ struct ModelCard {
         if let t = json(runs + "/tokenizer-decoder.json") {
             md += "- Image tokenizer decoder: retrained alone for \(t["steps"] ?? "?") steps on the frozen encoder (codes unchanged), wider and without GroupNorm (`configs/image_tokenizer_decoder.json`).\n"
         }
+        if let face = json(runs + "/encoders-ft.json")?["face"] as? [String: Any] {
+            md += "- Face-attribute encoder: fine-tuned from the first one with each attribute's positive term weighted by its rarity (`encoders train --positive-weight-power 0.5`); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)). The unified model reads this encoder's embedding.\n"
+        }
         let times = timings()
         if !times.isEmpty {
             md += "- Wall time on this 2-core machine: " + times.map { "\($0.0) \(ModelCard.duration($0.1))" }.joined(separator: ", ")
@@ -193,8 +196,8 @@ struct ModelCard {
         return md
     }
 
-    func fmt(_ v: Any?) -> String {
-        if let d = v as? Double { return String(format: "%.2f", d) }
+    func fmt(_ v: Any?, digits: Int = 2) -> String {
+        if let d = v as? Double { return String(format: "%.\(digits)f", d) }
         if let i = v as? Int { return "\(i)" }
         return "?"
     }
