@@ -182,7 +182,7 @@ struct ModelCard {
             md += "- Image tokenizer decoder: retrained alone for \(t["steps"] ?? "?") steps on the frozen encoder (codes unchanged), wider and without GroupNorm (`configs/image_tokenizer_decoder.json`).\n"
         }
         if let face = json(runs + "/encoders-ft.json")?["face"] as? [String: Any] {
-            md += "- Face-attribute encoder: fine-tuned from the first one with each attribute's positive term weighted by its rarity (`encoders train --positive-weight-power 0.5`); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)). The unified model reads this encoder's embedding.\n"
+            md += "- Face-attribute encoder: fine-tuned from the first one with each attribute's positive term weighted by its rarity (`encoders train --positive-weight-power`, the power in `scripts/make-model.sh`); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)). The unified model reads this encoder's embedding.\n"
         }
         let times = timings()
         if !times.isEmpty {
