@@ -5,9 +5,10 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # One set of flags for the binary and the tests, so `make test` and `make run` share one build
 # (-enable-testing only exports internal symbols; the code is optimised the same).
-# Vector code (softmax, GELU, norms, AdamW) is compiled for AVX2 + FMA when this CPU has them
-# (about 10% on a MaskGIT step and a training step here); other CPUs get the portable build.
-CPU_FLAGS := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo -Xswiftc -target-cpu -Xswiftc haswell)
+# Vector code (softmax, GELU, norms, AdamW) is compiled for AVX2 + FMA when this CPU has them,
+# and FACESTUDIO_FMA lets exp8 use fused multiply-adds (VectorMath.swift); other CPUs get the
+# portable build, which multiplies and adds separately.
+CPU_FLAGS := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DFACESTUDIO_FMA)
 RELEASE := -c release -Xswiftc -enable-testing $(CPU_FLAGS)
 BIN := .build/release/facestudio
 

@@ -53,6 +53,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var clipDim: Int = 128
     public var faceTokens: Int = 1
     public var faceDim: Int = 256
+    /// Adds the face embedding, projected to d_model by a zero-initialised linear map, to the
+    /// `<|eoi|>` embedding of MMU sequences: the answer then reads the face encoder in one
+    /// attention hop instead of through the resampler's 256 image slots (false in models
+    /// trained before; zero-initialised, so switching it on in a warm start changes nothing
+    /// until training moves it).
+    public var mmuFaceToken: Bool = false
     public var layerNormEps: Float = 1e-5
     public var initStd: Float = 0.02
 
@@ -69,6 +75,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case resamplerDim = "resampler_dim", resamplerHeads = "resampler_heads", noiseEmbeddingDim = "noise_embedding_dim"
         case resamplerBalancedKeys = "resampler_balanced_keys"
         case clipTokens = "clip_tokens", clipDim = "clip_dim", faceTokens = "face_tokens", faceDim = "face_dim"
+        case mmuFaceToken = "mmu_face_token"
     }
 
     public init(from decoder: Decoder) throws {
@@ -105,6 +112,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         clipDim = try v(.clipDim, d.clipDim)
         faceTokens = try v(.faceTokens, d.faceTokens)
         faceDim = try v(.faceDim, d.faceDim)
+        mmuFaceToken = try v(.mmuFaceToken, d.mmuFaceToken)
     }
 
     public var headDim: Int { dModel / heads }

@@ -146,6 +146,12 @@ public final class UnifiedModel: Layer {
     /// The conditioning experts' resamplers (noise, clip, face), shared by all layers; empty
     /// when the sequence-level MoE is off.
     public let resamplers: [SequenceExpert: Resampler]
+    /// `mmu_face_token`: face embedding → d_model, added to the `<|eoi|>` row of MMU sequences.
+    public let faceToken: Linear?
+
+    /// Weights a warm start may lack: they start neutral (zero), so a model trained without
+    /// them computes exactly the same function with them.
+    public var neutralAtInitParameterNames: Set<String> { faceToken == nil ? [] : ["mmu_face_token.weight"] }
 
     public init(config: ModelConfig, seed: UInt64 = 0) {
         self.config = config
@@ -166,6 +172,9 @@ public final class UnifiedModel: Layer {
             }
         }
         self.resamplers = resamplers
+        var unused = RNG(seed: seed)
+        faceToken = config.mmuFaceToken
+            ? Linear(config.faceTokens * config.faceDim, config.dModel, bias: false, std: 0, rng: &unused) : nil
     }
 
     public func parameters(prefix: String) -> [Parameter] {
@@ -173,6 +182,7 @@ public final class UnifiedModel: Layer {
         children += blocks.enumerated().map { ("layers.\($0.offset)", $0.element) }
         children += [("ln_f", lnFinal), ("head", head)]
         children += [SequenceExpert.noise, .clip, .face].map { ("resampler.\($0.rawValue)", resamplers[$0]) }
+        children.append(("mmu_face_token", faceToken))
         return collectParameters(prefix, children)
     }
 
@@ -187,6 +197,7 @@ public final class UnifiedModel: Layer {
             children += [("layers.\(i).moe.\(group)", block.moe(task)), ("layers.\(i).seq_moe.\(group)", block.sequenceMoE(task))]
         }
         children += SequenceExpert.group(task).filter(\.isConditioning).map { ("resampler.\($0.rawValue)", resamplers[$0]) }
+        if task == .mmu { children.append(("mmu_face_token", faceToken)) }
         return collectParameters("", children)
     }
 
@@ -246,7 +257,11 @@ public final class UnifiedModel: Layer {
         let decided = incremental ? sequence?.routing : forcedSequenceRouting
         let pooling = sequence != nil && decided == nil ? UnifiedModel.poolingMatrix(layouts) : nil
         let rotary = blocks.first?.attn.rotaryTable(positions)
-        var x = embed(layouts.flatMap(\.ids)).reshape([B, T, d])
+        var embedded = embed(layouts.flatMap(\.ids))
+        if task == .mmu, let faceToken, let images = conditioning ?? sequence?.conditioning {
+            embedded = addFaceToken(faceToken, to: embedded, layouts: layouts, conditioning: images)
+        }
+        var x = embedded.reshape([B, T, d])
         var record = ForwardRecord()
         func addBalance(_ loss: Tensor) { record.balanceLoss = record.balanceLoss.map { $0 + loss } ?? loss }
         for (l, block) in blocks.enumerated() {
@@ -270,6 +285,20 @@ public final class UnifiedModel: Layer {
             }
         }
         return (lnFinal(x).reshape([B * T, d]), record)
+    }
+
+    /// Adds the projected face embedding to each sequence's `<|eoi|>` row of `x` [B·T, d] (a
+    /// KV-cached step that does not hold it changes nothing).
+    func addFaceToken(_ projection: Linear, to x: Tensor, layouts: [SequenceLayout], conditioning: [SequenceConditioning]) -> Tensor {
+        let T = layouts[0].count, width = config.faceTokens * config.faceDim
+        var rows: [Int] = [], faces: [Float] = []
+        for (b, layout) in layouts.enumerated() {
+            guard let t = layout.ids.firstIndex(of: vocab.eoi), case let .image(e) = conditioning[b] else { continue }
+            precondition(e.face.count == width, "forward: face embedding of \(e.face.count) values, expected \(width)")
+            rows.append(b * T + t); faces += e.face
+        }
+        if rows.isEmpty { return x }
+        return x.indexAdd([(rows, projection(Tensor(shape: [rows.count, width], values: faces)))])
     }
 
     /// The rows whose mean feeds the sequence router: T2I every non-pad position, MMU the image

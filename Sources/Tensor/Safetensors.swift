@@ -459,29 +459,31 @@ extension Array where Element == Parameter {
     /// Strict load: every parameter must be present with the same shape and no tensor in the file
     /// may be unused (names listed in `allowUnused` excepted); errors name the tensor. Copies into
     /// the existing tensors, and only after every check passed, so a failed load changes nothing.
-    public func load(from file: SafetensorsFile, allowUnused: Set<String> = []) throws {
+    /// `allowMissing`: parameters that keep their current values when the file lacks them.
+    public func load(from file: SafetensorsFile, allowUnused: Set<String> = [], allowMissing: Set<String> = []) throws {
         func fail(_ name: String, _ problem: String) -> SafetensorsError {
             SafetensorsError(path: file.path, subject: printableName(name), problem: problem)
         }
         var wanted = Set<String>()
-        var entries: [SafetensorsFile.Entry] = []
-        entries.reserveCapacity(count)
+        var loads: [(Parameter, SafetensorsFile.Entry)] = []
+        loads.reserveCapacity(count)
         for parameter in self {
             guard wanted.insert(parameter.name).inserted else { throw fail(parameter.name, "two parameters of the model have this name") }
+            if file.entry(parameter.name) == nil && allowMissing.contains(parameter.name) { continue }
             guard let entry = file.entry(parameter.name) else {
-                let missing = filter { file.entry($0.name) == nil }.count
+                let missing = filter { file.entry($0.name) == nil && !allowMissing.contains($0.name) }.count
                 throw fail(parameter.name, "missing from the file" + (missing > 1 ? " (\(missing) tensors the model needs are missing)" : ""))
             }
             guard entry.shape == parameter.tensor.shape else {
                 throw fail(parameter.name, "shape \(entry.shape) in the file, the model expects \(parameter.tensor.shape)")
             }
-            entries.append(entry)
+            loads.append((parameter, entry))
         }
         let unused = file.names.filter { !wanted.contains($0) && !allowUnused.contains($0) }
         if let first = unused.first {
             throw fail(first, "in the file but not used by the model" + (unused.count > 1 ? " (\(unused.count) unused tensors)" : ""))
         }
-        for (parameter, entry) in zip(self, entries) { file.copy(entry, into: parameter.tensor.data) }
+        for (parameter, entry) in loads { file.copy(entry, into: parameter.tensor.data) }
     }
 
     /// Writes the parameters under their names (see `SafetensorsFile.write`).

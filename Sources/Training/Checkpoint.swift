@@ -91,9 +91,9 @@ public enum TrainingCheckpoint {
 
     /// Warm start: only the weights of a checkpoint (strictly: every parameter present with its
     /// shape, no unknown tensor), its moments, step and RNG ignored; a new run starts from them.
-    public static func loadWeights(path: String, parameters: [Parameter]) throws {
+    public static func loadWeights(path: String, parameters: [Parameter], allowMissing: Set<String> = []) throws {
         let file = try SafetensorsFile(path: path)
-        try parameters.load(from: file, allowUnused: Set(file.names.filter { $0.hasPrefix("optimizer.") }))
+        try parameters.load(from: file, allowUnused: Set(file.names.filter { $0.hasPrefix("optimizer.") }), allowMissing: allowMissing)
     }
 
     static func momentName(_ moment: String, _ parameter: String) -> String { "optimizer.\(moment).\(parameter)" }

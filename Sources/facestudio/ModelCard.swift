@@ -139,7 +139,7 @@ struct ModelCard {
 
         md += "## Model\n\n"
         let params = directory.model.parameterCount
-        md += "- d_model \(c.dModel), \(c.layers) layers, \(c.heads) heads; token-level MoE per group: \(c.sharedExperts) shared + \(c.routedExperts) routed experts (top-\(c.expertsPerToken), hidden \(c.expertHidden)) — \(c.tokenMoE ? "on" : "off"); sequence-level MoE — \(c.sequenceMoE ? "on" : "off") (resampler depth \(c.resamplerDepth), width \(c.resamplerDim)).\n"
+        md += "- d_model \(c.dModel), \(c.layers) layers, \(c.heads) heads; token-level MoE per group: \(c.sharedExperts) shared + \(c.routedExperts) routed experts (top-\(c.expertsPerToken), hidden \(c.expertHidden)) — \(c.tokenMoE ? "on" : "off"); sequence-level MoE — \(c.sequenceMoE ? "on" : "off") (resampler depth \(c.resamplerDepth), width \(c.resamplerDim))\(c.mmuFaceToken ? "; the face embedding also enters the understanding sequence directly, projected onto its `<|eoi|>` token (`mmu_face_token`)" : "").\n"
         md += "- \(String(format: "%.2f", Double(params) / 1e6)) M parameters in the unified model; text vocabulary \(c.textVocabSize) BPE tokens; prompts up to \(c.maxPromptTokens) tokens; image: \(c.imageTokens) tokens from \(c.imageCodebookSize) codes.\n"
         md += "- Config: " + configPath.map { "`\($0)`" }.joined(separator: ", then ") + ".\n\n"
 
@@ -169,6 +169,12 @@ struct ModelCard {
                 md += " training only the \(training.trainedWeights.rawValue) weights (the other task's outputs unchanged)"
             }
             if training.mmuIsolatedTurns { md += ", each conversation's turns isolated (`mmu_isolated_turns`)" }
+            func facesDirectly(_ path: String) -> Bool {
+                FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(ModelConfig.self, from: $0) }?.mmuFaceToken ?? false
+            }
+            if facesDirectly(config) && (k == 0 || !facesDirectly(configPath[k - 1])) {
+                md += ", adding the direct face token (`mmu_face_token`, starting at zero)"
+            }
             md += "; last logged loss \(fmt(m["loss"])) (\(lossName))"
             if let h = heldOut {
                 let losses = [("masked-token loss", "held_out_t2i_mask"), ("next-token loss", "held_out_ntp")]

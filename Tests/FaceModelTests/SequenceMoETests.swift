@@ -189,8 +189,12 @@ func meanPooling(B: Int, T: Int) -> Tensor {
 
     /// Routers with clear preferences, conditioning experts that blend, so the finite
     /// differences never flip a top-2 choice and every part gets a gradient.
-    func decisiveModel(seed: UInt64) -> UnifiedModel {
-        let model = UnifiedModel(config: tinySequenceConfig(), seed: seed)
+    func decisiveModel(seed: UInt64, faceToken: Bool = false) -> UnifiedModel {
+        var config = tinySequenceConfig()
+        config.mmuFaceToken = faceToken
+        let model = UnifiedModel(config: config, seed: seed)
+        // Zero-initialised; random here so that its path carries a gradient.
+        model.faceToken?.weight.copyValues(from: rand(model.faceToken!.weight.shape, seed: seed + 99, scale: 0.5))
         for (l, block) in model.blocks.enumerated() {
             for moe in [block.t2iSequenceMoE!, block.mmuSequenceMoE!] {
                 moe.router.weight.copyValues(from: rand([3, model.config.dModel], seed: seed * 31 + UInt64(l), scale: 4))
@@ -200,9 +204,9 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         return model
     }
 
-    @Test func wholeModelGradientsMatchFiniteDifferences() {
-        let model = decisiveModel(seed: 11)
-        let names: Set = ["embed.weight", "layers.0.attn.wq.weight", "layers.1.seq_moe.t2i.router.weight", "layers.0.seq_moe.mmu.router.weight",
+    @Test(arguments: [false, true]) func wholeModelGradientsMatchFiniteDifferences(faceToken: Bool) {
+        let model = decisiveModel(seed: 11, faceToken: faceToken)
+        let names: Set = faceToken ? ["mmu_face_token.weight", "embed.weight", "layers.0.attn.wq.weight", "head.weight"] : ["embed.weight", "layers.0.attn.wq.weight", "layers.1.seq_moe.t2i.router.weight", "layers.0.seq_moe.mmu.router.weight",
                           "layers.0.seq_moe.t2i.noise.beta_logit", "layers.1.seq_moe.mmu.clip.beta_logit", "layers.1.seq_moe.mmu.face.beta_logit",
                           "resampler.noise.latents", "resampler.clip.input_proj.weight", "resampler.face.layers.1.attn.wv.weight",
                           "resampler.noise.output_proj.weight", "head.weight"]
@@ -335,8 +339,8 @@ func meanPooling(B: Int, T: Int) -> Tensor {
 
     /// Decoding token by token with a KV cache equals the full recompute with the sequence MoE
     /// on: the routing is decided from the image prefix, which the conversation cannot change.
-    @Test func kvCachedDecodingEqualsFullRecompute() {
-        let model = decisiveModel(seed: 6)
+    @Test(arguments: [false, true]) func kvCachedDecodingEqualsFullRecompute(faceToken: Bool) {
+        let model = decisiveModel(seed: 6, faceToken: faceToken)
         let full = mmuLayout(model)
         let conditioning: [SequenceConditioning] = [.image(tinyEmbeddings(model.config, seed: 4))]
         let (hFull, recFull) = GradMode.withoutGrad { model.forward([full], conditioning: conditioning) }
@@ -367,6 +371,45 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         })
         cache.truncate(to: 0)
         #expect(cache.sequenceContext == nil)
+    }
+
+    /// The face token starts at zero: a model with it computes what the model without it does,
+    /// and a warm start from weights without it loads (strict loading still names it).
+    @Test func faceTokenStartsNeutralAndThenReadsTheFaceEmbedding() throws {
+        var config = tinySequenceConfig()
+        let plain = UnifiedModel(config: config, seed: 3)
+        config.mmuFaceToken = true
+        let withToken = UnifiedModel(config: config, seed: 3)
+        #expect(withToken.neutralAtInitParameterNames == ["mmu_face_token.weight"])
+        #expect(withToken.taskParameters(.mmu).contains { $0.name == "mmu_face_token.weight" })
+        #expect(!withToken.taskParameters(.t2i).contains { $0.name == "mmu_face_token.weight" })
+        let layout = mmuLayout(plain)
+        func hidden(_ model: UnifiedModel, face seed: UInt64) -> Tensor {
+            GradMode.withoutGrad { model.forward([layout], conditioning: [.image(tinyEmbeddings(model.config, seed: seed))]).hidden }
+        }
+        #expect(hidden(withToken, face: 1).values == hidden(plain, face: 1).values)
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("face-token-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try plain.allParameters.save(to: path)
+        let file = try SafetensorsFile(path: path)
+        #expect(throws: SafetensorsError.self) { try withToken.allParameters.load(from: file) }
+        try withToken.allParameters.load(from: file, allowMissing: withToken.neutralAtInitParameterNames)
+
+        // Once trained away from zero, the `<|eoi|>` row and the answer rows read the face
+        // embedding, even with the sequence-level MoE (the resamplers' path) off.
+        config.sequenceMoE = false
+        let direct = UnifiedModel(config: config, seed: 3)
+        direct.faceToken!.weight.copyValues(from: rand(direct.faceToken!.weight.shape, seed: 5))
+        config.mmuFaceToken = false
+        let blind = UnifiedModel(config: config, seed: 3)
+        let eoi = layout.ids.firstIndex(of: plain.vocab.eoi)!, d = config.dModel
+        func rowDiff(_ model: UnifiedModel, _ t: Int) -> Float {
+            let a = hidden(model, face: 1), b = hidden(model, face: 2)
+            return (0..<d).map { Swift.abs(a.values[t * d + $0] - b.values[t * d + $0]) }.max()!
+        }
+        #expect(rowDiff(direct, eoi) > 1e-4 && rowDiff(direct, layout.count - 1) > 1e-4)
+        #expect(rowDiff(blind, eoi) == 0 && rowDiff(blind, layout.count - 1) == 0)
     }
 
     @Test func configKeysAndValidation() throws {

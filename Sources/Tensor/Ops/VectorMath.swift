@@ -30,21 +30,30 @@ public func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return result
 }
 
-/// a·b + c in one rounding. Swift never contracts `a * b + c` into a fused multiply-add, and
-/// in exp8's dependent polynomial chain the separate multiply and add cost ~30% of a softmax.
+/// a·b + c. Swift never contracts `a * b + c` into a fused multiply-add, and in exp8's
+/// dependent polynomial chain the separate multiply and add cost ~30% of a softmax — but only
+/// where the CPU has FMA instructions. Elsewhere `addingProduct` becomes eight calls to libm's
+/// exact software fmaf, which made a whole training step 2.7× slower on x86-64 built without
+/// `-target-cpu haswell`. So the fused form is compiled only for arm64 (FMA is baseline there)
+/// and when the build says the target has it (`-DFACESTUDIO_FMA`, set by the Makefile together
+/// with the AVX2 + FMA target); the unfused form's extra rounding stays inside exp8's error.
 @_transparent
 public func fma8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+    #if FACESTUDIO_FMA || arch(arm64)
     c.addingProduct(a, b)
+    #else
+    a * b + c
+    #endif
 }
 
 @_transparent
 public func fma8(_ a: SIMD8<Float>, _ b: Float, _ c: SIMD8<Float>) -> SIMD8<Float> {
-    c.addingProduct(a, SIMD8(repeating: b))
+    fma8(a, SIMD8(repeating: b), c)
 }
 
 @_transparent
 public func fma8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: Float) -> SIMD8<Float> {
-    SIMD8(repeating: c).addingProduct(a, b)
+    fma8(a, b, SIMD8(repeating: c))
 }
 
 /// Eight floats from `p` (fewer than eight available: the rest are `fill`).
