@@ -147,11 +147,13 @@ public final class UnifiedModel: Layer {
     /// when the sequence-level MoE is off.
     public let resamplers: [SequenceExpert: Resampler]
     /// `mmu_face_token`: face embedding → d_model, added to the `<|eoi|>` row of MMU sequences.
-    public let faceToken: Linear?
+    public let faceToken: FaceToken?
 
-    /// Weights a warm start may lack: they start neutral (zero), so a model trained without
-    /// them computes exactly the same function with them.
-    public var neutralAtInitParameterNames: Set<String> { faceToken == nil ? [] : ["mmu_face_token.weight"] }
+    /// Weights a warm start may lack: a model trained without them computes exactly the same
+    /// function with them at their initial values (the face token's projection starts at zero).
+    public var neutralAtInitParameterNames: Set<String> {
+        Set(faceToken?.parameters(prefix: "mmu_face_token").map(\.name) ?? [])
+    }
 
     public init(config: ModelConfig, seed: UInt64 = 0) {
         self.config = config
@@ -172,9 +174,7 @@ public final class UnifiedModel: Layer {
             }
         }
         self.resamplers = resamplers
-        var unused = RNG(seed: seed)
-        faceToken = config.mmuFaceToken
-            ? Linear(config.faceTokens * config.faceDim, config.dModel, bias: false, std: 0, rng: &unused) : nil
+        faceToken = config.mmuFaceToken ? FaceToken(inputDim: config.faceTokens * config.faceDim, dim: config.dModel) : nil
     }
 
     public func parameters(prefix: String) -> [Parameter] {
@@ -289,7 +289,7 @@ public final class UnifiedModel: Layer {
 
     /// Adds the projected face embedding to each sequence's `<|eoi|>` row of `x` [B·T, d] (a
     /// KV-cached step that does not hold it changes nothing).
-    func addFaceToken(_ projection: Linear, to x: Tensor, layouts: [SequenceLayout], conditioning: [SequenceConditioning]) -> Tensor {
+    func addFaceToken(_ projection: FaceToken, to x: Tensor, layouts: [SequenceLayout], conditioning: [SequenceConditioning]) -> Tensor {
         let T = layouts[0].count, width = config.faceTokens * config.faceDim
         var rows: [Int] = [], faces: [Float] = []
         for (b, layout) in layouts.enumerated() {
@@ -383,6 +383,27 @@ public final class UnifiedModel: Layer {
     /// Logits over text tokens and specials for the given hidden rows → [rows, imageOffset].
     public func textLogits(_ hidden: Tensor) -> Tensor {
         hidden.matmul(head.weight.slice(axis: 0, vocab.textPredictable), transposeW: true)
+    }
+}
+
+/// The direct face token: LayerNorm over the face embedding, then a linear map to d_model that
+/// starts at zero. The norm matters: the face encoder's embedding (ReLU features) has a norm
+/// near 170, mostly shared by every face, and an unnormalised projection trained by Adam put a
+/// vector a hundred times the size of a token embedding on the `<|eoi|>` row within 600 steps.
+public final class FaceToken: Layer {
+    public let norm: LayerNorm
+    public let proj: Linear
+
+    init(inputDim: Int, dim: Int) {
+        norm = LayerNorm(inputDim)
+        var unused = RNG(seed: 0)
+        proj = Linear(inputDim, dim, bias: false, std: 0, rng: &unused)
+    }
+
+    func callAsFunction(_ face: Tensor) -> Tensor { proj(norm(face)) }
+
+    public func parameters(prefix: String) -> [Parameter] {
+        collectParameters(prefix, [("norm", norm), ("proj", proj)])
     }
 }
 
