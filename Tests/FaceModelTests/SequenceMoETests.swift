@@ -194,7 +194,10 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         config.mmuFaceToken = faceToken
         let model = UnifiedModel(config: config, seed: seed)
         // Zero-initialised; random here so that its path carries a gradient.
-        model.faceToken?.weight.copyValues(from: rand(model.faceToken!.weight.shape, seed: seed + 99, scale: 0.5))
+        if let t = model.faceToken {
+            t.proj.weight.copyValues(from: rand(t.proj.weight.shape, seed: seed + 99, scale: 0.5))
+            t.norm.weight.copyValues(from: rand(t.norm.weight.shape, seed: seed + 98, scale: 0.5) + 1)
+        }
         for (l, block) in model.blocks.enumerated() {
             for moe in [block.t2iSequenceMoE!, block.mmuSequenceMoE!] {
                 moe.router.weight.copyValues(from: rand([3, model.config.dModel], seed: seed * 31 + UInt64(l), scale: 4))
@@ -206,7 +209,7 @@ func meanPooling(B: Int, T: Int) -> Tensor {
 
     @Test(arguments: [false, true]) func wholeModelGradientsMatchFiniteDifferences(faceToken: Bool) {
         let model = decisiveModel(seed: 11, faceToken: faceToken)
-        let names: Set = faceToken ? ["mmu_face_token.weight", "embed.weight", "layers.0.attn.wq.weight", "head.weight"] : ["embed.weight", "layers.0.attn.wq.weight", "layers.1.seq_moe.t2i.router.weight", "layers.0.seq_moe.mmu.router.weight",
+        let names: Set = faceToken ? ["mmu_face_token.proj.weight", "mmu_face_token.norm.weight", "mmu_face_token.norm.bias", "embed.weight", "layers.0.attn.wq.weight", "head.weight"] : ["embed.weight", "layers.0.attn.wq.weight", "layers.1.seq_moe.t2i.router.weight", "layers.0.seq_moe.mmu.router.weight",
                           "layers.0.seq_moe.t2i.noise.beta_logit", "layers.1.seq_moe.mmu.clip.beta_logit", "layers.1.seq_moe.mmu.face.beta_logit",
                           "resampler.noise.latents", "resampler.clip.input_proj.weight", "resampler.face.layers.1.attn.wv.weight",
                           "resampler.noise.output_proj.weight", "head.weight"]
@@ -380,9 +383,10 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         let plain = UnifiedModel(config: config, seed: 3)
         config.mmuFaceToken = true
         let withToken = UnifiedModel(config: config, seed: 3)
-        #expect(withToken.neutralAtInitParameterNames == ["mmu_face_token.weight"])
-        #expect(withToken.taskParameters(.mmu).contains { $0.name == "mmu_face_token.weight" })
-        #expect(!withToken.taskParameters(.t2i).contains { $0.name == "mmu_face_token.weight" })
+        let names: Set = ["mmu_face_token.norm.weight", "mmu_face_token.norm.bias", "mmu_face_token.proj.weight"]
+        #expect(withToken.neutralAtInitParameterNames == names)
+        #expect(names.isSubset(of: Set(withToken.taskParameters(.mmu).map(\.name))))
+        #expect(names.isDisjoint(with: Set(withToken.taskParameters(.t2i).map(\.name))))
         let layout = mmuLayout(plain)
         func hidden(_ model: UnifiedModel, face seed: UInt64) -> Tensor {
             GradMode.withoutGrad { model.forward([layout], conditioning: [.image(tinyEmbeddings(model.config, seed: seed))]).hidden }
@@ -400,7 +404,7 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         // embedding, even with the sequence-level MoE (the resamplers' path) off.
         config.sequenceMoE = false
         let direct = UnifiedModel(config: config, seed: 3)
-        direct.faceToken!.weight.copyValues(from: rand(direct.faceToken!.weight.shape, seed: 5))
+        direct.faceToken!.proj.weight.copyValues(from: rand(direct.faceToken!.proj.weight.shape, seed: 5))
         config.mmuFaceToken = false
         let blind = UnifiedModel(config: config, seed: 3)
         let eoi = layout.ids.firstIndex(of: plain.vocab.eoi)!, d = config.dModel
