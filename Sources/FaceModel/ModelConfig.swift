@@ -53,7 +53,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var clipDim: Int = 128
     public var faceTokens: Int = 1
     public var faceDim: Int = 256
-    /// Adds the face embedding, projected to d_model by a zero-initialised linear map, to the
+    /// Adds the face embedding, through a LayerNorm and a zero-initialised linear map, to the
     /// `<|eoi|>` embedding of MMU sequences: the answer then reads the face encoder in one
     /// attention hop instead of through the resampler's 256 image slots (false in models
     /// trained before; zero-initialised, so switching it on in a warm start changes nothing

@@ -469,8 +469,8 @@ extension Array where Element == Parameter {
         loads.reserveCapacity(count)
         for parameter in self {
             guard wanted.insert(parameter.name).inserted else { throw fail(parameter.name, "two parameters of the model have this name") }
-            if file.entry(parameter.name) == nil && allowMissing.contains(parameter.name) { continue }
             guard let entry = file.entry(parameter.name) else {
+                if allowMissing.contains(parameter.name) { continue }
                 let missing = filter { file.entry($0.name) == nil && !allowMissing.contains($0.name) }.count
                 throw fail(parameter.name, "missing from the file" + (missing > 1 ? " (\(missing) tensors the model needs are missing)" : ""))
             }

@@ -151,6 +151,10 @@ struct ModelCard {
         }
 
         md += "## Training\n\n"
+        // Per stage: whether its config has the direct face token, to name the stage that adds it.
+        let faceTokenOn = configPath.map { path in
+            FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(ModelConfig.self, from: $0) }?.mmuFaceToken ?? false
+        }
         for (k, config) in configPath.enumerated() {
             guard let m = lastLine(stageDirectory(k) + "/metrics.jsonl") else { continue }
             let heldOut = lastLine(stageDirectory(k) + "/heldout.jsonl")
@@ -169,10 +173,7 @@ struct ModelCard {
                 md += " training only the \(training.trainedWeights.rawValue) weights (the other task's outputs unchanged)"
             }
             if training.mmuIsolatedTurns { md += ", each conversation's turns isolated (`mmu_isolated_turns`)" }
-            func facesDirectly(_ path: String) -> Bool {
-                FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(ModelConfig.self, from: $0) }?.mmuFaceToken ?? false
-            }
-            if facesDirectly(config) && (k == 0 || !facesDirectly(configPath[k - 1])) {
+            if faceTokenOn[k] && (k == 0 || !faceTokenOn[k - 1]) {
                 md += ", adding the direct face token (`mmu_face_token`, starting at zero)"
             }
             md += "; last logged loss \(fmt(m["loss"])) (\(lossName))"
