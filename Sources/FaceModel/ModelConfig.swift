@@ -59,6 +59,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// trained before; zero-initialised, so switching it on in a warm start changes nothing
     /// until training moves it).
     public var mmuFaceToken: Bool = false
+    /// Adds the face embedding, through its own LayerNorm and zero-initialised linear map, to
+    /// every text row of MMU sequences (question and answer tokens, after `<|eoi|>`): the row
+    /// that predicts an answer word then holds the face itself, so reading it takes no
+    /// attention hop at all, as an image-conditioned captioner feeds its image at every step
+    /// (false in models trained before; neutral at a warm start like `mmu_face_token`).
+    public var mmuFaceContext: Bool = false
     public var layerNormEps: Float = 1e-5
     public var initStd: Float = 0.02
 
@@ -75,7 +81,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case resamplerDim = "resampler_dim", resamplerHeads = "resampler_heads", noiseEmbeddingDim = "noise_embedding_dim"
         case resamplerBalancedKeys = "resampler_balanced_keys"
         case clipTokens = "clip_tokens", clipDim = "clip_dim", faceTokens = "face_tokens", faceDim = "face_dim"
-        case mmuFaceToken = "mmu_face_token"
+        case mmuFaceToken = "mmu_face_token", mmuFaceContext = "mmu_face_context"
     }
 
     public init(from decoder: Decoder) throws {
@@ -113,6 +119,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         faceTokens = try v(.faceTokens, d.faceTokens)
         faceDim = try v(.faceDim, d.faceDim)
         mmuFaceToken = try v(.mmuFaceToken, d.mmuFaceToken)
+        mmuFaceContext = try v(.mmuFaceContext, d.mmuFaceContext)
     }
 
     public var headDim: Int { dModel / heads }

@@ -84,11 +84,14 @@ public final class LayerKVCache {
 public final class KVCache {
     public let layers: [LayerKVCache]
     var sequenceContext: SequenceContext?
+    /// `mmu_face_context`: the prefill's projected face embedding per sequence [B, d], added to
+    /// every later text row.
+    var faceContext: Tensor?
     public init(layers: Int) { self.layers = (0..<layers).map { _ in LayerKVCache() } }
     public var length: Int { layers.first?.length ?? 0 }
     public func truncate(to length: Int) {
         layers.forEach { $0.truncate(to: length) }
-        if length == 0 { sequenceContext = nil }
+        if length == 0 { sequenceContext = nil; faceContext = nil }
     }
 }
 
@@ -148,11 +151,17 @@ public final class UnifiedModel: Layer {
     public let resamplers: [SequenceExpert: Resampler]
     /// `mmu_face_token`: face embedding → d_model, added to the `<|eoi|>` row of MMU sequences.
     public let faceToken: FaceToken?
+    /// `mmu_face_context`: face embedding → d_model, added to every text row after `<|eoi|>`.
+    public let faceContext: FaceToken?
 
     /// Weights a warm start may lack: a model trained without them computes exactly the same
-    /// function with them at their initial values (the face token's projection starts at zero).
+    /// function with them at their initial values (the face projections start at zero).
     public var neutralAtInitParameterNames: Set<String> {
-        Set(faceToken?.parameters(prefix: "mmu_face_token").map(\.name) ?? [])
+        Set(faceParameters.map(\.name))
+    }
+
+    private var faceParameters: [Parameter] {
+        collectParameters("", [("mmu_face_token", faceToken), ("mmu_face_context", faceContext)])
     }
 
     public init(config: ModelConfig, seed: UInt64 = 0) {
@@ -175,6 +184,7 @@ public final class UnifiedModel: Layer {
         }
         self.resamplers = resamplers
         faceToken = config.mmuFaceToken ? FaceToken(inputDim: config.faceTokens * config.faceDim, dim: config.dModel) : nil
+        faceContext = config.mmuFaceContext ? FaceToken(inputDim: config.faceTokens * config.faceDim, dim: config.dModel) : nil
     }
 
     public func parameters(prefix: String) -> [Parameter] {
@@ -182,7 +192,7 @@ public final class UnifiedModel: Layer {
         children += blocks.enumerated().map { ("layers.\($0.offset)", $0.element) }
         children += [("ln_f", lnFinal), ("head", head)]
         children += [SequenceExpert.noise, .clip, .face].map { ("resampler.\($0.rawValue)", resamplers[$0]) }
-        children.append(("mmu_face_token", faceToken))
+        children += [("mmu_face_token", faceToken), ("mmu_face_context", faceContext)]
         return collectParameters(prefix, children)
     }
 
@@ -197,8 +207,7 @@ public final class UnifiedModel: Layer {
             children += [("layers.\(i).moe.\(group)", block.moe(task)), ("layers.\(i).seq_moe.\(group)", block.sequenceMoE(task))]
         }
         children += SequenceExpert.group(task).filter(\.isConditioning).map { ("resampler.\($0.rawValue)", resamplers[$0]) }
-        if task == .mmu { children.append(("mmu_face_token", faceToken)) }
-        return collectParameters("", children)
+        return collectParameters("", children) + (task == .mmu ? faceParameters : [])
     }
 
     /// Runs `layouts` (same task, same length) and returns final hidden states [B·T, d].
@@ -261,6 +270,13 @@ public final class UnifiedModel: Layer {
         if task == .mmu, let faceToken, let images = conditioning ?? sequence?.conditioning {
             embedded = addFaceToken(faceToken, to: embedded, layouts: layouts, conditioning: images)
         }
+        if task == .mmu, let faceContext {
+            // The prefill projects each sequence's face once; incremental steps reuse it.
+            let vectors = incremental ? cache?.faceContext
+                : (conditioning ?? sequence?.conditioning).flatMap { faceVectors(faceContext, conditioning: $0) }
+            if !incremental { cache?.faceContext = vectors }
+            if let vectors { embedded = addFaceContext(vectors, to: embedded, layouts: layouts, positionOffset: positionOffset) }
+        }
         var x = embedded.reshape([B, T, d])
         var record = ForwardRecord()
         func addBalance(_ loss: Tensor) { record.balanceLoss = record.balanceLoss.map { $0 + loss } ?? loss }
@@ -299,6 +315,33 @@ public final class UnifiedModel: Layer {
         }
         if rows.isEmpty { return x }
         return x.indexAdd([(rows, projection(Tensor(shape: [rows.count, width], values: faces)))])
+    }
+
+    /// Each sequence's projected face embedding → [B, d]; nil when a sequence has no image
+    /// embeddings (then no row gets a face context).
+    func faceVectors(_ projection: FaceToken, conditioning: [SequenceConditioning]) -> Tensor? {
+        let width = config.faceTokens * config.faceDim
+        var faces: [Float] = []
+        for c in conditioning {
+            guard case let .image(e) = c else { return nil }
+            precondition(e.face.count == width, "forward: face embedding of \(e.face.count) values, expected \(width)")
+            faces += e.face
+        }
+        return projection(Tensor(shape: [conditioning.count, width], values: faces))
+    }
+
+    /// Adds sequence b's face vector (row b of `vectors` [B, d]) to each of its non-pad text
+    /// rows of `x` [B·T, d]: rows at or after `textStart`, counting the cache's positions.
+    func addFaceContext(_ vectors: Tensor, to x: Tensor, layouts: [SequenceLayout], positionOffset: Int) -> Tensor {
+        let T = layouts[0].count
+        var rows: [Int] = [], sources: [Int] = []
+        for (b, layout) in layouts.enumerated() {
+            for t in 0..<T where positionOffset + t >= layout.textStart && !layout.isPad[t] {
+                rows.append(b * T + t); sources.append(b)
+            }
+        }
+        if rows.isEmpty { return x }
+        return x.indexAdd([(rows, vectors.indexSelect(rows: sources))])
     }
 
     /// The rows whose mean feeds the sequence router: T2I every non-pad position, MMU the image
@@ -386,8 +429,9 @@ public final class UnifiedModel: Layer {
     }
 }
 
-/// The direct face token: LayerNorm over the face embedding, then a linear map to d_model that
-/// starts at zero. The norm matters: the face encoder's embedding (ReLU features) has a norm
+/// A direct face projection (`mmu_face_token` onto `<|eoi|>`, `mmu_face_context` onto every
+/// text row): LayerNorm over the face embedding, then a linear map to d_model that starts at
+/// zero. The norm matters: the face encoder's embedding (ReLU features) has a norm
 /// near 170, mostly shared by every face, and an unnormalised projection trained by Adam put a
 /// vector a hundred times the size of a token embedding on the `<|eoi|>` row within 600 steps.
 public final class FaceToken: Layer {

@@ -139,7 +139,7 @@ struct ModelCard {
 
         md += "## Model\n\n"
         let params = directory.model.parameterCount
-        md += "- d_model \(c.dModel), \(c.layers) layers, \(c.heads) heads; token-level MoE per group: \(c.sharedExperts) shared + \(c.routedExperts) routed experts (top-\(c.expertsPerToken), hidden \(c.expertHidden)) — \(c.tokenMoE ? "on" : "off"); sequence-level MoE — \(c.sequenceMoE ? "on" : "off") (resampler depth \(c.resamplerDepth), width \(c.resamplerDim))\(c.mmuFaceToken ? "; the face embedding also enters the understanding sequence directly, projected onto its `<|eoi|>` token (`mmu_face_token`)" : "").\n"
+        md += "- d_model \(c.dModel), \(c.layers) layers, \(c.heads) heads; token-level MoE per group: \(c.sharedExperts) shared + \(c.routedExperts) routed experts (top-\(c.expertsPerToken), hidden \(c.expertHidden)) — \(c.tokenMoE ? "on" : "off"); sequence-level MoE — \(c.sequenceMoE ? "on" : "off") (resampler depth \(c.resamplerDepth), width \(c.resamplerDim))\(c.mmuFaceToken ? "; the face embedding also enters the understanding sequence directly, projected onto its `<|eoi|>` token (`mmu_face_token`)" : "")\(c.mmuFaceContext ? "; a second projection of it is added to every text row of the understanding sequence (`mmu_face_context`)" : "").\n"
         md += "- \(String(format: "%.2f", Double(params) / 1e6)) M parameters in the unified model; text vocabulary \(c.textVocabSize) BPE tokens; prompts up to \(c.maxPromptTokens) tokens; image: \(c.imageTokens) tokens from \(c.imageCodebookSize) codes.\n"
         md += "- Config: " + configPath.map { "`\($0)`" }.joined(separator: ", then ") + ".\n\n"
 
@@ -151,10 +151,11 @@ struct ModelCard {
         }
 
         md += "## Training\n\n"
-        // Per stage: whether its config has the direct face token, to name the stage that adds it.
-        let faceTokenOn = configPath.map { path in
-            FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(ModelConfig.self, from: $0) }?.mmuFaceToken ?? false
+        // Per stage: its model config, to name the stage that adds each direct face path.
+        let stageConfigs = configPath.map { path in
+            FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(ModelConfig.self, from: $0) } ?? ModelConfig()
         }
+        func adds(_ k: Int, _ on: (ModelConfig) -> Bool) -> Bool { on(stageConfigs[k]) && (k == 0 || !on(stageConfigs[k - 1])) }
         for (k, config) in configPath.enumerated() {
             guard let m = lastLine(stageDirectory(k) + "/metrics.jsonl") else { continue }
             let heldOut = lastLine(stageDirectory(k) + "/heldout.jsonl")
@@ -173,9 +174,8 @@ struct ModelCard {
                 md += " training only the \(training.trainedWeights.rawValue) weights (the other task's outputs unchanged)"
             }
             if training.mmuIsolatedTurns { md += ", each conversation's turns isolated (`mmu_isolated_turns`)" }
-            if faceTokenOn[k] && (k == 0 || !faceTokenOn[k - 1]) {
-                md += ", adding the direct face token (`mmu_face_token`, starting at zero)"
-            }
+            if adds(k, \.mmuFaceToken) { md += ", adding the direct face token (`mmu_face_token`, starting at zero)" }
+            if adds(k, \.mmuFaceContext) { md += ", adding the face context on every text row (`mmu_face_context`, starting at zero)" }
             md += "; last logged loss \(fmt(m["loss"])) (\(lossName))"
             if let h = heldOut {
                 let losses = [("masked-token loss", "held_out_t2i_mask"), ("next-token loss", "held_out_ntp")]

@@ -179,7 +179,7 @@ struct UnifiedRun {
 
     /// A warm start's weights: from a model directory's weights file or a training checkpoint.
     func warmStart(_ model: UnifiedModel, from source: String) throws {
-        // Weights this config adds that start neutral (mmu_face_token) may be absent from it.
+        // Weights this config adds that start neutral (mmu_face_token, mmu_face_context) may be absent from it.
         let neutral = model.neutralAtInitParameterNames
         if isDirectory(source) {
             try model.allParameters.load(from: SafetensorsFile(path: source + "/" + ModelDirectory.weightsFile), allowMissing: neutral)

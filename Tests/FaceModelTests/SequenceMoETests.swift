@@ -189,12 +189,12 @@ func meanPooling(B: Int, T: Int) -> Tensor {
 
     /// Routers with clear preferences, conditioning experts that blend, so the finite
     /// differences never flip a top-2 choice and every part gets a gradient.
-    func decisiveModel(seed: UInt64, faceToken: Bool = false) -> UnifiedModel {
+    func decisiveModel(seed: UInt64, facePath: FacePath = .none) -> UnifiedModel {
         var config = tinySequenceConfig()
-        config.mmuFaceToken = faceToken
+        facePath.apply(&config)
         let model = UnifiedModel(config: config, seed: seed)
-        // Zero-initialised; random here so that its path carries a gradient.
-        if let t = model.faceToken {
+        // Zero-initialised; random here so that their paths carry a gradient.
+        for t in [model.faceToken, model.faceContext].compactMap({ $0 }) {
             t.proj.weight.copyValues(from: rand(t.proj.weight.shape, seed: seed + 99, scale: 0.5))
             t.norm.weight.copyValues(from: rand(t.norm.weight.shape, seed: seed + 98, scale: 0.5) + 1)
         }
@@ -207,9 +207,9 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         return model
     }
 
-    @Test(arguments: [false, true]) func wholeModelGradientsMatchFiniteDifferences(faceToken: Bool) {
-        let model = decisiveModel(seed: 11, faceToken: faceToken)
-        let names: Set = faceToken ? ["mmu_face_token.proj.weight", "mmu_face_token.norm.weight", "mmu_face_token.norm.bias", "embed.weight", "layers.0.attn.wq.weight", "head.weight"] : ["embed.weight", "layers.0.attn.wq.weight", "layers.1.seq_moe.t2i.router.weight", "layers.0.seq_moe.mmu.router.weight",
+    @Test(arguments: FacePath.allCases) func wholeModelGradientsMatchFiniteDifferences(facePath: FacePath) {
+        let model = decisiveModel(seed: 11, facePath: facePath)
+        let names: Set = facePath != .none ? Set(model.neutralAtInitParameterNames).union(["embed.weight", "layers.0.attn.wq.weight", "head.weight"]) : ["embed.weight", "layers.0.attn.wq.weight", "layers.1.seq_moe.t2i.router.weight", "layers.0.seq_moe.mmu.router.weight",
                           "layers.0.seq_moe.t2i.noise.beta_logit", "layers.1.seq_moe.mmu.clip.beta_logit", "layers.1.seq_moe.mmu.face.beta_logit",
                           "resampler.noise.latents", "resampler.clip.input_proj.weight", "resampler.face.layers.1.attn.wv.weight",
                           "resampler.noise.output_proj.weight", "head.weight"]
@@ -342,8 +342,8 @@ func meanPooling(B: Int, T: Int) -> Tensor {
 
     /// Decoding token by token with a KV cache equals the full recompute with the sequence MoE
     /// on: the routing is decided from the image prefix, which the conversation cannot change.
-    @Test(arguments: [false, true]) func kvCachedDecodingEqualsFullRecompute(faceToken: Bool) {
-        let model = decisiveModel(seed: 6, faceToken: faceToken)
+    @Test(arguments: FacePath.allCases) func kvCachedDecodingEqualsFullRecompute(facePath: FacePath) {
+        let model = decisiveModel(seed: 6, facePath: facePath)
         let full = mmuLayout(model)
         let conditioning: [SequenceConditioning] = [.image(tinyEmbeddings(model.config, seed: 4))]
         let (hFull, recFull) = GradMode.withoutGrad { model.forward([full], conditioning: conditioning) }
@@ -373,17 +373,17 @@ func meanPooling(B: Int, T: Int) -> Tensor {
             zip(a.gates, b.gates).allSatisfy { Swift.abs($0 - $1) < 1e-5 }
         })
         cache.truncate(to: 0)
-        #expect(cache.sequenceContext == nil)
+        #expect(cache.sequenceContext == nil && cache.faceContext == nil)
     }
 
-    /// The face token starts at zero: a model with it computes what the model without it does,
+    /// A face path starts at zero: a model with it computes what the model without it does,
     /// and a warm start from weights without it loads (strict loading still names it).
-    @Test func faceTokenStartsNeutralAndThenReadsTheFaceEmbedding() throws {
+    @Test(arguments: [FacePath.token, .context]) func facePathStartsNeutralAndThenReadsTheFaceEmbedding(facePath: FacePath) throws {
         var config = tinySequenceConfig()
         let plain = UnifiedModel(config: config, seed: 3)
-        config.mmuFaceToken = true
+        facePath.apply(&config)
         let withToken = UnifiedModel(config: config, seed: 3)
-        let names: Set = ["mmu_face_token.norm.weight", "mmu_face_token.norm.bias", "mmu_face_token.proj.weight"]
+        let names = Set(["norm.weight", "norm.bias", "proj.weight"].map { "\(facePath.parameterPrefix).\($0)" })
         #expect(withToken.neutralAtInitParameterNames == names)
         #expect(names.isSubset(of: Set(withToken.taskParameters(.mmu).map(\.name))))
         #expect(names.isDisjoint(with: Set(withToken.taskParameters(.t2i).map(\.name))))
@@ -400,20 +400,39 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         #expect(throws: SafetensorsError.self) { try withToken.allParameters.load(from: file) }
         try withToken.allParameters.load(from: file, allowMissing: withToken.neutralAtInitParameterNames)
 
-        // Once trained away from zero, the `<|eoi|>` row and the answer rows read the face
-        // embedding, even with the sequence-level MoE (the resamplers' path) off.
+        // Once trained away from zero, the answer rows read the face embedding (and the
+        // `<|eoi|>` row too through the token), even with the sequence-level MoE (the
+        // resamplers' path) off.
         config.sequenceMoE = false
         let direct = UnifiedModel(config: config, seed: 3)
-        direct.faceToken!.proj.weight.copyValues(from: rand(direct.faceToken!.proj.weight.shape, seed: 5))
-        config.mmuFaceToken = false
+        let projection = (direct.faceToken ?? direct.faceContext)!.proj.weight
+        projection.copyValues(from: rand(projection.shape, seed: 5))
+        config.mmuFaceToken = false; config.mmuFaceContext = false
         let blind = UnifiedModel(config: config, seed: 3)
         let eoi = layout.ids.firstIndex(of: plain.vocab.eoi)!, d = config.dModel
         func rowDiff(_ model: UnifiedModel, _ t: Int) -> Float {
             let a = hidden(model, face: 1), b = hidden(model, face: 2)
             return (0..<d).map { Swift.abs(a.values[t * d + $0] - b.values[t * d + $0]) }.max()!
         }
-        #expect(rowDiff(direct, eoi) > 1e-4 && rowDiff(direct, layout.count - 1) > 1e-4)
+        #expect((rowDiff(direct, eoi) > 1e-4) == (facePath == .token) && rowDiff(direct, layout.count - 1) > 1e-4)
         #expect(rowDiff(blind, eoi) == 0 && rowDiff(blind, layout.count - 1) == 0)
+        if facePath == .context { #expect(rowDiff(direct, 0) == 0, "the image prefix does not read the face context") }
+
+        // Without the sequence context the cache still carries the projected face to every
+        // decoded token: decoding equals the full recompute.
+        let conditioning: [SequenceConditioning] = [.image(tinyEmbeddings(config, seed: 1))]
+        let full = hidden(direct, face: 1)
+        let cache = KVCache(layers: config.layers)
+        let prefixLength = layout.textStart + 1
+        var prefix = layout
+        prefix.ids = Array(layout.ids.prefix(prefixLength)); prefix.isPad = Array(layout.isPad.prefix(prefixLength)); prefix.textTargets = []
+        _ = GradMode.withoutGrad { direct.forward([prefix], cache: cache, conditioning: conditioning) }
+        for t in prefixLength..<layout.count {
+            let step = SequenceLayout(task: .mmu, ids: [layout.ids[t]], imageRange: layout.imageRange, isPad: [false], textTargets: [], textStart: 0)
+            let mask = Tensor(shape: [1, 1, t + 1], values: [Float](repeating: 0, count: t + 1))
+            let h = GradMode.withoutGrad { direct.forward([step], mask: mask, cache: cache, positionOffset: t).hidden }
+            #expect(maxDiff(h, full.slice(axis: 0, t..<(t + 1)).reshape([1, d])) < 1e-5, "position \(t)")
+        }
     }
 
     @Test func configKeysAndValidation() throws {
@@ -427,6 +446,19 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         c.resamplerHeads = 3
         do { try c.validate(); Issue.record("expected a validation error") } catch let e as ModelConfigError { #expect(e.field == "resampler_heads") }
     }
+}
+
+/// The direct paths from the face encoder into understanding sequences.
+enum FacePath: CaseIterable, CustomTestStringConvertible {
+    case none, token, context
+
+    func apply(_ config: inout ModelConfig) {
+        config.mmuFaceToken = self == .token
+        config.mmuFaceContext = self == .context
+    }
+
+    var parameterPrefix: String { self == .context ? "mmu_face_context" : "mmu_face_token" }
+    var testDescription: String { "\(self)" }
 }
 
 @Suite struct ResamplerSensitivityTests {
