@@ -20,8 +20,10 @@ deps:
 # `swift build` and `swift test` compile with different testability, so alternating them
 # recompiled every module (swiftlang/swift-package-manager#8031): `make run` after `make test`
 # took 5 minutes. So the one build also builds the tests, and `test` runs them without building.
+# SwiftPM also adds -color-diagnostics when its output is a terminal, which changes every compile
+# command: piping through cat keeps a terminal build and a piped one (CI, scripts) the same.
 build: deps
-	$(SWIFT) build $(RELEASE) --build-tests
+	$(SWIFT) build $(RELEASE) --build-tests 2>&1 | cat
 
 # The studio on the shipped default model (until it ships: the most useful thing that exists).
 run: build
