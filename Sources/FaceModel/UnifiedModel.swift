@@ -268,14 +268,18 @@ public final class UnifiedModel: Layer {
         let rotary = blocks.first?.attn.rotaryTable(positions)
         var embedded = embed(layouts.flatMap(\.ids))
         if task == .mmu, let faceToken, let images = conditioning ?? sequence?.conditioning {
-            embedded = addFaceToken(faceToken, to: embedded, layouts: layouts, conditioning: images)
+            // A KV-cached step that does not hold `<|eoi|>` has nothing to add.
+            let eoiRows = layouts.enumerated().compactMap { b, layout in layout.ids.firstIndex(of: vocab.eoi).map { (row: b * T + $0, sequence: b) } }
+            if !eoiRows.isEmpty, let vectors = faceVectors(faceToken, conditioning: images) {
+                embedded = Self.add(vectors, to: embedded, rows: eoiRows)
+            }
         }
         if task == .mmu, let faceContext {
             // The prefill projects each sequence's face once; incremental steps reuse it.
             let vectors = incremental ? cache?.faceContext
                 : (conditioning ?? sequence?.conditioning).flatMap { faceVectors(faceContext, conditioning: $0) }
             if !incremental { cache?.faceContext = vectors }
-            if let vectors { embedded = addFaceContext(vectors, to: embedded, layouts: layouts, positionOffset: positionOffset) }
+            if let vectors { embedded = Self.add(vectors, to: embedded, rows: Self.textRows(layouts, positionOffset: positionOffset)) }
         }
         var x = embedded.reshape([B, T, d])
         var record = ForwardRecord()
@@ -303,22 +307,8 @@ public final class UnifiedModel: Layer {
         return (lnFinal(x).reshape([B * T, d]), record)
     }
 
-    /// Adds the projected face embedding to each sequence's `<|eoi|>` row of `x` [B·T, d] (a
-    /// KV-cached step that does not hold it changes nothing).
-    func addFaceToken(_ projection: FaceToken, to x: Tensor, layouts: [SequenceLayout], conditioning: [SequenceConditioning]) -> Tensor {
-        let T = layouts[0].count, width = config.faceTokens * config.faceDim
-        var rows: [Int] = [], faces: [Float] = []
-        for (b, layout) in layouts.enumerated() {
-            guard let t = layout.ids.firstIndex(of: vocab.eoi), case let .image(e) = conditioning[b] else { continue }
-            precondition(e.face.count == width, "forward: face embedding of \(e.face.count) values, expected \(width)")
-            rows.append(b * T + t); faces += e.face
-        }
-        if rows.isEmpty { return x }
-        return x.indexAdd([(rows, projection(Tensor(shape: [rows.count, width], values: faces)))])
-    }
-
     /// Each sequence's projected face embedding → [B, d]; nil when a sequence has no image
-    /// embeddings (then no row gets a face context).
+    /// embeddings (then no row gets a face).
     func faceVectors(_ projection: FaceToken, conditioning: [SequenceConditioning]) -> Tensor? {
         let width = config.faceTokens * config.faceDim
         var faces: [Float] = []
@@ -330,18 +320,18 @@ public final class UnifiedModel: Layer {
         return projection(Tensor(shape: [conditioning.count, width], values: faces))
     }
 
-    /// Adds sequence b's face vector (row b of `vectors` [B, d]) to each of its non-pad text
-    /// rows of `x` [B·T, d]: rows at or after `textStart`, counting the cache's positions.
-    func addFaceContext(_ vectors: Tensor, to x: Tensor, layouts: [SequenceLayout], positionOffset: Int) -> Tensor {
+    /// Every sequence's non-pad text rows in B·T: at or after `textStart`, counting the cache's
+    /// positions.
+    static func textRows(_ layouts: [SequenceLayout], positionOffset: Int) -> [(row: Int, sequence: Int)] {
         let T = layouts[0].count
-        var rows: [Int] = [], sources: [Int] = []
-        for (b, layout) in layouts.enumerated() {
-            for t in 0..<T where positionOffset + t >= layout.textStart && !layout.isPad[t] {
-                rows.append(b * T + t); sources.append(b)
-            }
+        return layouts.enumerated().flatMap { b, layout in
+            (0..<T).filter { positionOffset + $0 >= layout.textStart && !layout.isPad[$0] }.map { (row: b * T + $0, sequence: b) }
         }
-        if rows.isEmpty { return x }
-        return x.indexAdd([(rows, vectors.indexSelect(rows: sources))])
+    }
+
+    /// Adds row `sequence` of `vectors` [B, d] to row `row` of `x` [B·T, d], for each pair.
+    static func add(_ vectors: Tensor, to x: Tensor, rows: [(row: Int, sequence: Int)]) -> Tensor {
+        rows.isEmpty ? x : x.indexAdd([(rows.map(\.row), vectors.indexSelect(rows: rows.map(\.sequence)))])
     }
 
     /// The rows whose mean feeds the sequence router: T2I every non-pad position, MMU the image
