@@ -131,6 +131,8 @@ public struct EncoderConfig: Codable, Equatable, Sendable {
     public var clipDim: Int { clip.tokenDim }
     public var faceTokens: Int { 1 }
     public var faceDim: Int { face.embedDim }
+    /// Width of the face readout (`FaceEncoder.readout`): one column per head output.
+    public var faceReadoutDim: Int { face.outputs }
 
     public func jsonData() throws -> Data {
         let enc = JSONEncoder()
@@ -286,10 +288,13 @@ public final class ImageEncoders: @unchecked Sendable {
         return GradMode.withoutGrad {
             let clipTokens = clip.imageTokens(x)  // [B, n, c]
             let faceEmbedding = face.embedding(x)  // [B, e]
+            let readout = face.readout(embeddings: faceEmbedding)  // [B, outputs]
             let n = clipTokens.count / max(images.count, 1), e = faceEmbedding.count / max(images.count, 1)
-            let c = clipTokens.values, f = faceEmbedding.values
+            let r = readout.count / max(images.count, 1)
+            let c = clipTokens.values, f = faceEmbedding.values, o = readout.values
             return (0..<images.count).map { b in
-                ImageEmbeddings(clip: Array(c[(b * n)..<((b + 1) * n)]), face: Array(f[(b * e)..<((b + 1) * e)]))
+                ImageEmbeddings(clip: Array(c[(b * n)..<((b + 1) * n)]), face: Array(f[(b * e)..<((b + 1) * e)]),
+                                readout: Array(o[(b * r)..<((b + 1) * r)]))
             }
         }
     }

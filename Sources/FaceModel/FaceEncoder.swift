@@ -49,6 +49,30 @@ public final class FaceEncoder: Layer {
     /// Head logits [B, outputs]: attributes first, then each detail's values.
     public func logits(_ images: Tensor) -> Tensor { head(embedding(images)) }
 
+    /// What the heads read off embeddings [B, embed] → [B, outputs]: each attribute's
+    /// probability, then each detail's softmax over its values. The unified model's
+    /// `mmu_face_readout` gets these rather than the raw embedding: the labels the encoder was
+    /// trained on are already separated and sharpened there, so an answer word maps onto a few
+    /// columns instead of a direction the model must first learn to find.
+    public func readout(embeddings: Tensor) -> Tensor {
+        GradMode.withoutGrad {
+            let l = head(embeddings)
+            let B = l.shape[0], n = l.shape[1], A = config.attributes.count
+            var v = l.values
+            for b in 0..<B {
+                let row = b * n
+                for a in 0..<A { v[row + a] = 1 / (1 + expf(-v[row + a])) }
+                for r in detailRanges {
+                    let top = r.map { v[row + $0] }.max() ?? 0
+                    var sum: Float = 0
+                    for j in r { v[row + j] = expf(v[row + j] - top); sum += v[row + j] }
+                    for j in r { v[row + j] /= sum }
+                }
+            }
+            return Tensor(shape: [B, n], values: v)
+        }
+    }
+
     /// Column range of each detail head in the logits.
     public var detailRanges: [Range<Int>] {
         var start = config.attributes.count

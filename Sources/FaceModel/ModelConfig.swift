@@ -65,6 +65,14 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// attention hop at all, as an image-conditioned captioner feeds its image at every step
     /// (false in models trained before; neutral at a warm start like `mmu_face_token`).
     public var mmuFaceContext: Bool = false
+    /// Adds the face encoder's readout of the image (each attribute's probability, each
+    /// detail's distribution over its values: `face_readout_dim` columns, checked against the
+    /// encoder files), through its own LayerNorm and zero-initialised linear map, to the same
+    /// text rows as `mmu_face_context`. The encoder was trained on exactly the facts the
+    /// answers state, so an answer word needs only the few columns that name it (false in
+    /// models trained before; neutral at a warm start like the other face paths).
+    public var mmuFaceReadout: Bool = false
+    public var faceReadoutDim: Int = 0
     public var layerNormEps: Float = 1e-5
     public var initStd: Float = 0.02
 
@@ -82,6 +90,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case resamplerBalancedKeys = "resampler_balanced_keys"
         case clipTokens = "clip_tokens", clipDim = "clip_dim", faceTokens = "face_tokens", faceDim = "face_dim"
         case mmuFaceToken = "mmu_face_token", mmuFaceContext = "mmu_face_context"
+        case mmuFaceReadout = "mmu_face_readout", faceReadoutDim = "face_readout_dim"
     }
 
     public init(from decoder: Decoder) throws {
@@ -120,9 +129,15 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         faceDim = try v(.faceDim, d.faceDim)
         mmuFaceToken = try v(.mmuFaceToken, d.mmuFaceToken)
         mmuFaceContext = try v(.mmuFaceContext, d.mmuFaceContext)
+        mmuFaceReadout = try v(.mmuFaceReadout, d.mmuFaceReadout)
+        faceReadoutDim = try v(.faceReadoutDim, d.faceReadoutDim)
     }
 
     public var headDim: Int { dModel / heads }
+
+    /// Whether MMU sequences read the frozen encoders' embeddings of their image: the
+    /// sequence-level MoE's CLIP and face experts, or any of the direct face paths.
+    public var readsImageEmbeddings: Bool { sequenceMoE || mmuFaceToken || mmuFaceContext || mmuFaceReadout }
 
     /// Problems that make the configuration unusable, as one-line messages naming the field.
     public func validate() throws {
@@ -149,6 +164,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try check(noiseEmbeddingDim >= 2 && noiseEmbeddingDim % 2 == 0, "noise_embedding_dim", "must be even and at least 2")
         try check(clipTokens > 0 && clipDim > 0, "clip_tokens", "clip_tokens and clip_dim must be positive")
         try check(faceTokens > 0 && faceDim > 0, "face_tokens", "face_tokens and face_dim must be positive")
+        try check(!mmuFaceReadout || faceReadoutDim > 0, "face_readout_dim", "must be positive with mmu_face_readout (the face encoder's head outputs)")
     }
 
     /// Reads and validates a config file.

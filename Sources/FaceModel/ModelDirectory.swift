@@ -34,12 +34,12 @@ public struct ModelDirectory {
         guard imageTokenizer.config.codebookSize == config.imageCodebookSize, imageTokenizer.config.tokenCount == config.imageTokens else {
             throw ModelDirectoryError("\(path): image tokenizer has \(imageTokenizer.config.codebookSize) codes × \(imageTokenizer.config.tokenCount) tokens, config.json wants \(config.imageCodebookSize) × \(config.imageTokens)")
         }
-        if config.sequenceMoE || ImageEncoders.present(directory: path) {
+        if config.readsImageEmbeddings || ImageEncoders.present(directory: path) {
             guard ImageEncoders.present(directory: path) else {
-                throw ModelDirectoryError("\(path): sequence_moe is on but the image encoders (\(ImageEncoders.configFile) and the other encoder_* files) are missing; train them with `facestudio encoders train`")
+                throw ModelDirectoryError("\(path): the model reads image embeddings (sequence_moe or an mmu_face_* path) but the image encoders (\(ImageEncoders.configFile) and the other encoder_* files) are missing; train them with `facestudio encoders train`")
             }
             let encoders = try ImageEncoders.load(directory: path)
-            if config.sequenceMoE { try ModelDirectory.check(encoders: encoders, against: config, path: path) }
+            if config.readsImageEmbeddings { try ModelDirectory.check(encoders: encoders, against: config, path: path) }
             self.encoders = encoders
         } else {
             encoders = nil
@@ -62,6 +62,9 @@ public struct ModelDirectory {
         guard e.clipTokens == config.clipTokens, e.clipDim == config.clipDim, e.faceTokens == config.faceTokens, e.faceDim == config.faceDim else {
             throw ModelDirectoryError("\(path)/\(ImageEncoders.configFile): encoders give CLIP \(e.clipTokens)×\(e.clipDim) and face \(e.faceTokens)×\(e.faceDim) embeddings, config.json wants clip_tokens×clip_dim \(config.clipTokens)×\(config.clipDim) and face_tokens×face_dim \(config.faceTokens)×\(config.faceDim)")
         }
+        if config.mmuFaceReadout, e.faceReadoutDim != config.faceReadoutDim {
+            throw ModelDirectoryError("\(path)/\(ImageEncoders.configFile): the face encoder reads out \(e.faceReadoutDim) values, config.json wants face_readout_dim \(config.faceReadoutDim)")
+        }
     }
 
     /// Writes a model directory: config, weights (F16 to keep `Models/` small), text tokenizer,
@@ -73,9 +76,9 @@ public struct ModelDirectory {
         let fm = FileManager.default
         let encoderSource = encoderDirectory ?? imageTokenizerDirectory
         if ImageEncoders.present(directory: encoderSource) {
-            if model.config.sequenceMoE { try check(encoders: try ImageEncoders.load(directory: encoderSource), against: model.config, path: encoderSource) }
-        } else if model.config.sequenceMoE {
-            throw ModelDirectoryError("\(encoderSource): no image encoders (\(ImageEncoders.configFile) …) for the sequence-level MoE; train them with `facestudio encoders train` or turn sequence_moe off")
+            if model.config.readsImageEmbeddings { try check(encoders: try ImageEncoders.load(directory: encoderSource), against: model.config, path: encoderSource) }
+        } else if model.config.readsImageEmbeddings {
+            throw ModelDirectoryError("\(encoderSource): no image encoders (\(ImageEncoders.configFile) …) for the image embeddings the model reads; train them with `facestudio encoders train` or turn sequence_moe and the mmu_face_* paths off")
         }
         try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
         try AtomicFile.write(Array(try model.config.jsonData()), to: path + "/" + configFile)

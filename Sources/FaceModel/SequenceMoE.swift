@@ -34,16 +34,19 @@ public enum SequenceExpert: String, Sendable, Codable, CaseIterable {
 }
 
 /// The frozen encoders' view of one image: CLIP tokens [clip_tokens × clip_dim] and face tokens
-/// [face_tokens × face_dim], row-major.
+/// [face_tokens × face_dim], row-major; and the face encoder's readout of its own embedding
+/// (`FaceEncoder.readout`: attribute and detail probabilities), which `mmu_face_readout` reads.
 public struct ImageEmbeddings: Sendable, Equatable {
     public var clip: [Float]
     public var face: [Float]
-    public init(clip: [Float], face: [Float]) { self.clip = clip; self.face = face }
+    public var readout: [Float]
+    public init(clip: [Float], face: [Float], readout: [Float] = []) { self.clip = clip; self.face = face; self.readout = readout }
 
     /// All-zero embeddings of the configured shape (benchmarks, synthetic corpora).
     public static func zeros(for config: ModelConfig) -> ImageEmbeddings {
         ImageEmbeddings(clip: [Float](repeating: 0, count: config.clipTokens * config.clipDim),
-                        face: [Float](repeating: 0, count: config.faceTokens * config.faceDim))
+                        face: [Float](repeating: 0, count: config.faceTokens * config.faceDim),
+                        readout: [Float](repeating: 0, count: config.mmuFaceReadout ? config.faceReadoutDim : 0))
     }
 }
 

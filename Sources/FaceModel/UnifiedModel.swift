@@ -84,8 +84,8 @@ public final class LayerKVCache {
 public final class KVCache {
     public let layers: [LayerKVCache]
     var sequenceContext: SequenceContext?
-    /// `mmu_face_context`: the prefill's projected face embedding per sequence [B, d], added to
-    /// every later text row.
+    /// `mmu_face_context` / `mmu_face_readout`: the prefill's projected face per sequence
+    /// [B, d], added to every later text row.
     var faceContext: Tensor?
     public init(layers: Int) { self.layers = (0..<layers).map { _ in LayerKVCache() } }
     public var length: Int { layers.first?.length ?? 0 }
@@ -153,6 +153,9 @@ public final class UnifiedModel: Layer {
     public let faceToken: FaceToken?
     /// `mmu_face_context`: face embedding → d_model, added to every text row after `<|eoi|>`.
     public let faceContext: FaceToken?
+    /// `mmu_face_readout`: the face encoder's attribute and detail probabilities → d_model,
+    /// added to the same rows.
+    public let faceReadout: FaceToken?
 
     /// Weights a warm start may lack: a model trained without them computes exactly the same
     /// function with them at their initial values (the face projections start at zero).
@@ -161,7 +164,11 @@ public final class UnifiedModel: Layer {
     }
 
     private var faceParameters: [Parameter] {
-        collectParameters("", [("mmu_face_token", faceToken), ("mmu_face_context", faceContext)])
+        collectParameters("", faceLayers)
+    }
+
+    private var faceLayers: [(String, Layer?)] {
+        [("mmu_face_token", faceToken), ("mmu_face_context", faceContext), ("mmu_face_readout", faceReadout)]
     }
 
     public init(config: ModelConfig, seed: UInt64 = 0) {
@@ -185,6 +192,7 @@ public final class UnifiedModel: Layer {
         self.resamplers = resamplers
         faceToken = config.mmuFaceToken ? FaceToken(inputDim: config.faceTokens * config.faceDim, dim: config.dModel) : nil
         faceContext = config.mmuFaceContext ? FaceToken(inputDim: config.faceTokens * config.faceDim, dim: config.dModel) : nil
+        faceReadout = config.mmuFaceReadout ? FaceToken(inputDim: config.faceReadoutDim, dim: config.dModel) : nil
     }
 
     public func parameters(prefix: String) -> [Parameter] {
@@ -192,7 +200,7 @@ public final class UnifiedModel: Layer {
         children += blocks.enumerated().map { ("layers.\($0.offset)", $0.element) }
         children += [("ln_f", lnFinal), ("head", head)]
         children += [SequenceExpert.noise, .clip, .face].map { ("resampler.\($0.rawValue)", resamplers[$0]) }
-        children += [("mmu_face_token", faceToken), ("mmu_face_context", faceContext)]
+        children += faceLayers
         return collectParameters(prefix, children)
     }
 
@@ -270,14 +278,13 @@ public final class UnifiedModel: Layer {
         if task == .mmu, let faceToken, let images = conditioning ?? sequence?.conditioning {
             // A KV-cached step that does not hold `<|eoi|>` has nothing to add.
             let eoiRows = layouts.enumerated().compactMap { b, layout in layout.ids.firstIndex(of: vocab.eoi).map { (row: b * T + $0, sequence: b) } }
-            if !eoiRows.isEmpty, let vectors = faceVectors(faceToken, conditioning: images) {
+            if !eoiRows.isEmpty, let vectors = faceVectors(faceToken, conditioning: images, input: \.face) {
                 embedded = Self.add(vectors, to: embedded, rows: eoiRows)
             }
         }
-        if task == .mmu, let faceContext {
+        if task == .mmu, faceContext != nil || faceReadout != nil {
             // The prefill projects each sequence's face once; incremental steps reuse it.
-            let vectors = incremental ? cache?.faceContext
-                : (conditioning ?? sequence?.conditioning).flatMap { faceVectors(faceContext, conditioning: $0) }
+            let vectors = incremental ? cache?.faceContext : (conditioning ?? sequence?.conditioning).flatMap(contextVectors)
             if !incremental { cache?.faceContext = vectors }
             if let vectors { embedded = Self.add(vectors, to: embedded, rows: Self.textRows(layouts, positionOffset: positionOffset)) }
         }
@@ -307,17 +314,27 @@ public final class UnifiedModel: Layer {
         return (lnFinal(x).reshape([B * T, d]), record)
     }
 
-    /// Each sequence's projected face embedding → [B, d]; nil when a sequence has no image
-    /// embeddings (then no row gets a face).
-    func faceVectors(_ projection: FaceToken, conditioning: [SequenceConditioning]) -> Tensor? {
-        let width = config.faceTokens * config.faceDim
+    /// Each sequence's projected face (its `input`: the embedding or the readout) → [B, d];
+    /// nil when a sequence has no image embeddings (then no row gets a face).
+    func faceVectors(_ projection: FaceToken, conditioning: [SequenceConditioning], input: KeyPath<ImageEmbeddings, [Float]>) -> Tensor? {
+        let width = projection.inputDim
         var faces: [Float] = []
         for c in conditioning {
             guard case let .image(e) = c else { return nil }
-            precondition(e.face.count == width, "forward: face embedding of \(e.face.count) values, expected \(width)")
-            faces += e.face
+            precondition(e[keyPath: input].count == width, "forward: face input of \(e[keyPath: input].count) values, expected \(width)")
+            faces += e[keyPath: input]
         }
         return projection(Tensor(shape: [conditioning.count, width], values: faces))
+    }
+
+    /// What every text row gets: the face context plus the face readout, whichever are on.
+    func contextVectors(_ conditioning: [SequenceConditioning]) -> Tensor? {
+        var sum: Tensor? = nil
+        for (projection, input) in [(faceContext, \ImageEmbeddings.face), (faceReadout, \ImageEmbeddings.readout)] {
+            guard let projection, let v = faceVectors(projection, conditioning: conditioning, input: input) else { continue }
+            sum = sum.map { $0 + v } ?? v
+        }
+        return sum
     }
 
     /// Every sequence's non-pad text rows in B·T: at or after `textStart`, counting the cache's
@@ -419,16 +436,18 @@ public final class UnifiedModel: Layer {
     }
 }
 
-/// A direct face projection (`mmu_face_token` onto `<|eoi|>`, `mmu_face_context` onto every
-/// text row): LayerNorm over the face embedding, then a linear map to d_model that starts at
-/// zero. The norm matters: the face encoder's embedding (ReLU features) has a norm
+/// A direct face projection (`mmu_face_token` onto `<|eoi|>`, `mmu_face_context` and
+/// `mmu_face_readout` onto every text row): LayerNorm over the face embedding (or readout),
+/// then a linear map to d_model that starts at zero. The norm matters: the face encoder's embedding (ReLU features) has a norm
 /// near 170, mostly shared by every face, and an unnormalised projection trained by Adam put a
 /// vector a hundred times the size of a token embedding on the `<|eoi|>` row within 600 steps.
 public final class FaceToken: Layer {
     public let norm: LayerNorm
     public let proj: Linear
+    public let inputDim: Int
 
     init(inputDim: Int, dim: Int) {
+        self.inputDim = inputDim
         norm = LayerNorm(inputDim)
         var unused = RNG(seed: 0)
         proj = Linear(inputDim, dim, bias: false, std: 0, rng: &unused)

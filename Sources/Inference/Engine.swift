@@ -37,7 +37,7 @@ public final class Engine: @unchecked Sendable {
     public func chat(image: RGBImage) throws -> ChatSession {
         let side = directory.imageTokenizer.config.imageSize
         let input = (image.width == side && image.height == side) ? image : ImageOps.resize(image, width: side, height: side)
-        let embeddings = directory.config.sequenceMoE ? try directory.encoders?.embeddings(image) : nil
+        let embeddings = directory.config.readsImageEmbeddings ? try directory.encoders?.embeddings(image) : nil
         return try ChatSession(engine: self, codes: directory.imageTokenizer.encode(input), embeddings: embeddings)
     }
 

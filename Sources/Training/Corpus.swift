@@ -70,7 +70,7 @@ public enum CorpusBuilder {
         let faceWidth = encoders.config.faceTokens * encoders.config.faceDim
         if let cached = try? EmbeddingCache.read(path: cachePath, fingerprint: fingerprint, clipWidth: clipWidth, faceWidth: faceWidth),
            Set(images.map(\.id)).isSubset(of: Set(cached.keys)) {
-            return cached
+            return withReadouts(cached, face: encoders.face)
         }
         let progress = ProgressLine(label: "embed images", total: images.count, unit: "img", enabled: showProgress)
         var clip: [Float] = [], face: [Float] = []
@@ -93,6 +93,20 @@ public enum CorpusBuilder {
         for (i, id) in ids.enumerated() {
             out[id] = ImageEmbeddings(clip: Array(clip[(i * clipWidth)..<((i + 1) * clipWidth)]),
                                       face: Array(face[(i * faceWidth)..<((i + 1) * faceWidth)]))
+        }
+        return withReadouts(out, face: encoders.face)
+    }
+
+    /// Fills each image's face readout from its face embedding (a cheap matrix product, so the
+    /// cache keeps only the embeddings).
+    static func withReadouts(_ embeddings: [String: ImageEmbeddings], face: FaceEncoder) -> [String: ImageEmbeddings] {
+        var out = embeddings
+        let ids = Array(embeddings.keys), width = face.config.embedDim, batch = 1024
+        for start in stride(from: 0, to: ids.count, by: batch) {
+            let chunk = ids[start..<min(start + batch, ids.count)]
+            let x = Tensor(shape: [chunk.count, width], values: chunk.flatMap { embeddings[$0]!.face })
+            let r = face.readout(embeddings: x), n = r.shape[1], values = r.values
+            for (i, id) in chunk.enumerated() { out[id]!.readout = Array(values[(i * n)..<((i + 1) * n)]) }
         }
         return out
     }

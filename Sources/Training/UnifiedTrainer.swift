@@ -101,15 +101,16 @@ public final class UnifiedTrainer {
         for (i, e) in corpus.mmu.enumerated() where e.codes.count != N || e.turns.isEmpty {
             throw TrainingError.data("conversation example \(i): expected \(N) image codes and at least one turn")
         }
-        if model.config.sequenceMoE && config.mmuBatch > 0 {
-            // The CLIP and face experts read the frozen encoders' embeddings of every MMU image.
+        if model.config.readsImageEmbeddings && config.mmuBatch > 0 {
+            // The CLIP and face experts and the face paths read the frozen encoders' embeddings of every MMU image.
             let c = model.config
+            let readout = c.mmuFaceReadout ? c.faceReadoutDim : 0
             for (i, e) in corpus.mmu.enumerated() {
                 guard let emb = e.embeddings else {
-                    throw TrainingError.data("conversation example \(i): no image embeddings, which the sequence-level MoE needs (build the corpus with the image encoders, or turn sequence_moe off)")
+                    throw TrainingError.data("conversation example \(i): no image embeddings, which the sequence-level MoE and the mmu_face_* paths need (build the corpus with the image encoders, or turn them off)")
                 }
-                guard emb.clip.count == c.clipTokens * c.clipDim, emb.face.count == c.faceTokens * c.faceDim else {
-                    throw TrainingError.data("conversation example \(i): embeddings of \(emb.clip.count) CLIP and \(emb.face.count) face values, the model expects \(c.clipTokens * c.clipDim) and \(c.faceTokens * c.faceDim)")
+                guard emb.clip.count == c.clipTokens * c.clipDim, emb.face.count == c.faceTokens * c.faceDim, readout == 0 || emb.readout.count == readout else {
+                    throw TrainingError.data("conversation example \(i): embeddings of \(emb.clip.count) CLIP, \(emb.face.count) face and \(emb.readout.count) readout values, the model expects \(c.clipTokens * c.clipDim), \(c.faceTokens * c.faceDim) and \(readout)")
                 }
             }
         }

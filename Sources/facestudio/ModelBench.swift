@@ -122,7 +122,7 @@ struct ModelBench {
             t2i: examples.map { T2IExample(prompt: $0.prompt, codes: $0.codes) },
             mmu: examples.map {
                 MMUExample(codes: $0.codes, turns: [.init(user: Array($0.prompt.prefix(12)), assistant: Array($0.prompt.suffix(12)))],
-                           embeddings: c.sequenceMoE ? .zeros(for: c) : nil)
+                           embeddings: c.readsImageEmbeddings ? .zeros(for: c) : nil)
             },
             userPrefix: [1], assistantPrefix: [2])
         let model = UnifiedModel(config: c, seed: 3)

@@ -139,7 +139,7 @@ struct ModelCard {
 
         md += "## Model\n\n"
         let params = directory.model.parameterCount
-        md += "- d_model \(c.dModel), \(c.layers) layers, \(c.heads) heads; token-level MoE per group: \(c.sharedExperts) shared + \(c.routedExperts) routed experts (top-\(c.expertsPerToken), hidden \(c.expertHidden)) — \(c.tokenMoE ? "on" : "off"); sequence-level MoE — \(c.sequenceMoE ? "on" : "off") (resampler depth \(c.resamplerDepth), width \(c.resamplerDim))\(c.mmuFaceToken ? "; the face embedding also enters the understanding sequence directly, projected onto its `<|eoi|>` token (`mmu_face_token`)" : "")\(c.mmuFaceContext ? "; a second projection of it is added to every text row of the understanding sequence (`mmu_face_context`)" : "").\n"
+        md += "- d_model \(c.dModel), \(c.layers) layers, \(c.heads) heads; token-level MoE per group: \(c.sharedExperts) shared + \(c.routedExperts) routed experts (top-\(c.expertsPerToken), hidden \(c.expertHidden)) — \(c.tokenMoE ? "on" : "off"); sequence-level MoE — \(c.sequenceMoE ? "on" : "off") (resampler depth \(c.resamplerDepth), width \(c.resamplerDim))\(c.mmuFaceToken ? "; the face embedding also enters the understanding sequence directly, projected onto its `<|eoi|>` token (`mmu_face_token`)" : "")\(c.mmuFaceContext ? "; a second projection of it is added to every text row of the understanding sequence (`mmu_face_context`)" : "")\(c.mmuFaceReadout ? "; the face encoder's \(c.faceReadoutDim) attribute and detail probabilities are projected onto the same rows (`mmu_face_readout`)" : "").\n"
         md += "- \(String(format: "%.2f", Double(params) / 1e6)) M parameters in the unified model; text vocabulary \(c.textVocabSize) BPE tokens; prompts up to \(c.maxPromptTokens) tokens; image: \(c.imageTokens) tokens from \(c.imageCodebookSize) codes.\n"
         md += "- Config: " + configPath.map { "`\($0)`" }.joined(separator: ", then ") + ".\n\n"
 
@@ -176,6 +176,7 @@ struct ModelCard {
             if training.mmuIsolatedTurns { md += ", each conversation's turns isolated (`mmu_isolated_turns`)" }
             if adds(k, \.mmuFaceToken) { md += ", adding the direct face token (`mmu_face_token`, starting at zero)" }
             if adds(k, \.mmuFaceContext) { md += ", adding the face context on every text row (`mmu_face_context`, starting at zero)" }
+            if adds(k, \.mmuFaceReadout) { md += ", adding the face encoder's readout on every text row (`mmu_face_readout`, starting at zero)" }
             md += "; last logged loss \(fmt(m["loss"])) (\(lossName))"
             if let h = heldOut {
                 let losses = [("masked-token loss", "held_out_t2i_mask"), ("next-token loss", "held_out_ntp")]

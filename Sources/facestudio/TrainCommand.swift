@@ -107,11 +107,12 @@ struct UnifiedRun {
         let codes = try CorpusBuilder.imageCodes(
             dataDirectory: data, images: images, tokens: modelConfig.imageTokens, cachePath: cache + "/image_codes.bin",
             fingerprint: imageTokenizer.encoderFingerprint, showProgress: !quiet) { image in try imageTokenizer.encode(image) }
-        // The sequence-level MoE's CLIP and face experts read the frozen encoders' embeddings.
+        // The sequence-level MoE's CLIP and face experts and the direct face paths read the
+        // frozen encoders' embeddings.
         var embeddings: [String: ImageEmbeddings]? = nil
-        if modelConfig.sequenceMoE {
+        if modelConfig.readsImageEmbeddings {
             guard ImageEncoders.present(directory: encoderDirectory) else {
-                throw ValidationError("sequence_moe is on but \(encoderDirectory) holds no image encoders: train them with `facestudio encoders train` and pass --encoders, or turn sequence_moe off")
+                throw ValidationError("the model reads image embeddings (sequence_moe or an mmu_face_* path) but \(encoderDirectory) holds no image encoders: train them with `facestudio encoders train` and pass --encoders, or turn sequence_moe and the mmu_face_* paths off")
             }
             let loaded = try ImageEncoders.load(directory: encoderDirectory)
             try ModelDirectory.check(encoders: loaded, against: modelConfig, path: encoderDirectory)
@@ -179,7 +180,7 @@ struct UnifiedRun {
 
     /// A warm start's weights: from a model directory's weights file or a training checkpoint.
     func warmStart(_ model: UnifiedModel, from source: String) throws {
-        // Weights this config adds that start neutral (mmu_face_token, mmu_face_context) may be absent from it.
+        // Weights this config adds that start neutral (the mmu_face_* projections) may be absent from it.
         let neutral = model.neutralAtInitParameterNames
         if isDirectory(source) {
             try model.allParameters.load(from: SafetensorsFile(path: source + "/" + ModelDirectory.weightsFile), allowMissing: neutral)

@@ -85,6 +85,31 @@ func tinyImages(_ n: Int, side: Int = 16, seed: UInt64 = 1) -> [RGBImage] {
         #expect(try encoders.embeddings(tinyImages(1, side: 20))[0].clip.count == 16 * 5)
     }
 
+    /// The readout is what the heads predict: attribute probabilities and one distribution
+    /// per detail, in the logits' column order, and the same whether computed with the
+    /// embeddings or later from them.
+    @Test func readoutHoldsTheHeadsProbabilities() throws {
+        let encoders = try tinyEncoders(seed: 4)
+        #expect(encoders.config.faceReadoutDim == 3 + 2 + 3)
+        let images = tinyImages(2, seed: 9)
+        let e = try encoders.embeddings(images)
+        let x = try ImageTensor.tensor(from: images, side: 16)
+        let predictions = encoders.face.predict(x)
+        for (b, emb) in e.enumerated() {
+            let r = emb.readout
+            #expect(r.count == 8)
+            for a in 0..<3 { #expect(Swift.abs(r[a] - predictions[b].attributeProbabilities[a]) < 1e-5) }
+            for (h, range) in encoders.face.detailRanges.enumerated() {
+                let p = range.map { r[$0] }
+                #expect(Swift.abs(p.reduce(0, +) - 1) < 1e-5 && p.allSatisfy { $0 > 0 })
+                #expect(p.firstIndex(of: p.max()!) == predictions[b].details[h])
+            }
+            let again = encoders.face.readout(embeddings: Tensor(shape: [1, 6], values: emb.face))
+            #expect(maxDiff(again, Tensor(shape: [1, 8], values: r)) < 1e-6)
+        }
+        #expect(e[0].readout != e[1].readout)
+    }
+
     @Test func clipTrunkStartsFromTheFaceTrunkOnlyWhenTheWidthsMatch() throws {
         let encoders = try tinyEncoders(seed: 8)
         #expect(encoders.clip.trunk.allParameters[0].tensor.values != encoders.face.trunk.allParameters[0].tensor.values)

@@ -16,12 +16,14 @@ func tinySequenceConfig(tokenMoE: Bool = true) -> ModelConfig {
     c.clipDim = 3
     c.faceTokens = 1
     c.faceDim = 5
+    c.faceReadoutDim = 4
     return c
 }
 
 /// Deterministic random embeddings of the tiny shapes.
 func tinyEmbeddings(_ c: ModelConfig, seed: UInt64) -> ImageEmbeddings {
-    ImageEmbeddings(clip: rand([c.clipTokens * c.clipDim], seed: seed).values, face: rand([c.faceTokens * c.faceDim], seed: seed + 1).values)
+    ImageEmbeddings(clip: rand([c.clipTokens * c.clipDim], seed: seed).values, face: rand([c.faceTokens * c.faceDim], seed: seed + 1).values,
+                    readout: rand([c.faceReadoutDim], seed: seed + 2).values)
 }
 
 /// Rows of B sequences of length T whose positions `image` are image slots 0, 1, ….
@@ -194,7 +196,7 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         facePath.apply(&config)
         let model = UnifiedModel(config: config, seed: seed)
         // Zero-initialised; random here so that their paths carry a gradient.
-        for t in [model.faceToken, model.faceContext].compactMap({ $0 }) {
+        for t in [model.faceToken, model.faceContext, model.faceReadout].compactMap({ $0 }) {
             t.proj.weight.copyValues(from: rand(t.proj.weight.shape, seed: seed + 99, scale: 0.5))
             t.norm.weight.copyValues(from: rand(t.norm.weight.shape, seed: seed + 98, scale: 0.5) + 1)
         }
@@ -378,7 +380,7 @@ func meanPooling(B: Int, T: Int) -> Tensor {
 
     /// A face path starts at zero: a model with it computes what the model without it does,
     /// and a warm start from weights without it loads (strict loading still names it).
-    @Test(arguments: [FacePath.token, .context]) func facePathStartsNeutralAndThenReadsTheFaceEmbedding(facePath: FacePath) throws {
+    @Test(arguments: [FacePath.token, .context, .readout]) func facePathStartsNeutralAndThenReadsTheFaceEmbedding(facePath: FacePath) throws {
         var config = tinySequenceConfig()
         let plain = UnifiedModel(config: config, seed: 3)
         facePath.apply(&config)
@@ -405,9 +407,9 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         // resamplers' path) off.
         config.sequenceMoE = false
         let direct = UnifiedModel(config: config, seed: 3)
-        let projection = (direct.faceToken ?? direct.faceContext)!.proj.weight
+        let projection = (direct.faceToken ?? direct.faceContext ?? direct.faceReadout)!.proj.weight
         projection.copyValues(from: rand(projection.shape, seed: 5))
-        config.mmuFaceToken = false; config.mmuFaceContext = false
+        FacePath.none.apply(&config)
         let blind = UnifiedModel(config: config, seed: 3)
         let eoi = layout.ids.firstIndex(of: plain.vocab.eoi)!, d = config.dModel
         func rowDiff(_ model: UnifiedModel, _ t: Int) -> Float {
@@ -416,7 +418,7 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         }
         #expect((rowDiff(direct, eoi) > 1e-4) == (facePath == .token) && rowDiff(direct, layout.count - 1) > 1e-4)
         #expect(rowDiff(blind, eoi) == 0 && rowDiff(blind, layout.count - 1) == 0)
-        if facePath == .context { #expect(rowDiff(direct, 0) == 0, "the image prefix does not read the face context") }
+        if facePath != .token { #expect(rowDiff(direct, 0) == 0, "the image prefix does not read the face context") }
 
         // Without the sequence context the cache still carries the projected face to every
         // decoded token: decoding equals the full recompute.
@@ -439,25 +441,49 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         var c = tinySequenceConfig()
         let text = String(decoding: try c.jsonData(), as: UTF8.self)
         for key in ["resampler_depth", "resampler_dim", "resampler_heads", "noise_embedding_dim", "clip_tokens", "clip_dim",
-                    "face_tokens", "face_dim", "sequence_balance_loss_weight", "sequence_moe", "token_moe"] {
+                    "face_tokens", "face_dim", "sequence_balance_loss_weight", "sequence_moe", "token_moe",
+                    "mmu_face_token", "mmu_face_context", "mmu_face_readout", "face_readout_dim"] {
             #expect(text.contains("\"\(key)\""), "\(key)")
         }
         #expect(try JSONDecoder().decode(ModelConfig.self, from: try c.jsonData()) == c)
+        func field(_ config: ModelConfig) -> String? {
+            do { try config.validate(); return nil } catch let e as ModelConfigError { return e.field } catch { return "\(error)" }
+        }
+        var readout = c
+        readout.mmuFaceReadout = true
+        #expect(field(readout) == nil && readout.readsImageEmbeddings)
+        readout.faceReadoutDim = 0
+        #expect(field(readout) == "face_readout_dim")
         c.resamplerHeads = 3
-        do { try c.validate(); Issue.record("expected a validation error") } catch let e as ModelConfigError { #expect(e.field == "resampler_heads") }
+        #expect(field(c) == "resampler_heads")
+    }
+
+    /// A model directory whose face encoder reads out another number of values than the config
+    /// names is refused, naming both.
+    @Test func readoutWidthIsCheckedAgainstTheEncoders() throws {
+        let encoders = try tinyEncoders()
+        var c = tinySequenceConfig()
+        c.clipTokens = encoders.config.clipTokens; c.clipDim = encoders.config.clipDim; c.faceDim = encoders.config.faceDim
+        c.mmuFaceReadout = true
+        c.faceReadoutDim = encoders.config.faceReadoutDim
+        try ModelDirectory.check(encoders: encoders, against: c, path: "dir")
+        c.faceReadoutDim += 1
+        #expect { try ModelDirectory.check(encoders: encoders, against: c, path: "dir") } throws: { "\($0)".contains("face_readout_dim 9") && "\($0)".contains("8 values") }
     }
 }
 
 /// The direct paths from the face encoder into understanding sequences.
 enum FacePath: CaseIterable, CustomTestStringConvertible {
-    case none, token, context
+    /// `all`: the three together, as the shipped model runs them (context and readout summed).
+    case none, token, context, readout, all
 
     func apply(_ config: inout ModelConfig) {
-        config.mmuFaceToken = self == .token
-        config.mmuFaceContext = self == .context
+        config.mmuFaceToken = self == .token || self == .all
+        config.mmuFaceContext = self == .context || self == .all
+        config.mmuFaceReadout = self == .readout || self == .all
     }
 
-    var parameterPrefix: String { self == .context ? "mmu_face_context" : "mmu_face_token" }
+    var parameterPrefix: String { "mmu_face_\(self)" }
     var testDescription: String { "\(self)" }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tensor
+import Imaging
 @testable import FaceModel
 @testable import Training
 
@@ -168,6 +169,22 @@ func syntheticEncoders(_ data: EncoderDataset, seed: UInt64 = 0) throws -> Image
         #expect(back["y"] == ImageEmbeddings(clip: [0.25, 0, 1], face: [-0.5, 0.125]))
         #expect(try EmbeddingCache.read(path: path, fingerprint: "other", clipWidth: 3, faceWidth: 2) == nil)
         #expect(try EmbeddingCache.read(path: path, fingerprint: "abc", clipWidth: 4, faceWidth: 2) == nil)
+    }
+
+    /// The cache keeps the embeddings only; the readout is filled from them, equal to what the
+    /// encoders give directly.
+    @Test func cachedEmbeddingsGetTheFaceReadout() throws {
+        let data = syntheticEncoderData()
+        let encoders = try syntheticEncoders(data, seed: 2)
+        let pixels = data.side * data.side * 3
+        let images = (0..<3).map { i in RGBImage(width: data.side, height: data.side, pixels: Array(data.pixels[(i * pixels)..<((i + 1) * pixels)])) }
+        let direct = try encoders.embeddings(images)
+        let stored = Dictionary(uniqueKeysWithValues: direct.enumerated().map { ("i\($0.offset)", ImageEmbeddings(clip: $0.element.clip, face: $0.element.face)) })
+        let filled = CorpusBuilder.withReadouts(stored, face: encoders.face)
+        for (i, e) in direct.enumerated() {
+            let r = try #require(filled["i\(i)"]).readout
+            #expect(r.count == e.readout.count && zip(r, e.readout).allSatisfy { Swift.abs($0 - $1) < 1e-5 })
+        }
     }
 }
 
