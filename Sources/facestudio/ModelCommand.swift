@@ -41,11 +41,14 @@ struct ModelCommand: ParsableCommand {
                                 text_vocab_size: c.textVocabSize, image_tokens: c.imageTokens,
                                 image_codebook_size: c.imageCodebookSize, config: c)
             if json { try printJSON(report); return }
+            let facePaths = [(c.mmuFaceToken, "token on <|eoi|>"), (c.mmuFaceContext, "context on every text row"),
+                             (c.mmuFaceReadout, "readout (\(c.faceReadoutDim) probabilities) on every text row")].filter(\.0).map(\.1)
             print("""
             \(model): \(String(format: "%.2f", Double(total) / 1e6))M parameters, \(String(format: "%.2f", Double(active) / 1e6))M active per token
               \(c.layers) layers × d_model \(c.dModel), \(c.heads) heads; token MoE \(c.tokenMoE ? "on" : "off") (\(c.sharedExperts) shared + \(c.routedExperts) routed, top-\(c.expertsPerToken)), sequence MoE \(c.sequenceMoE ? "on" : "off")
               text: \(c.textVocabSize) BPE tokens, prompts up to \(c.maxPromptTokens) tokens; image: \(c.imageTokens) tokens of \(c.imageCodebookSize) codes
             """)
+            if !facePaths.isEmpty { print("  understanding also reads the face encoder directly: " + facePaths.joined(separator: ", ")) }
         }
     }
 
