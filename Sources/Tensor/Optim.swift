@@ -32,6 +32,8 @@ public final class AdamW {
     public var weightDecay: Float
     public private(set) var step: Int = 0
     public let parameters: [Parameter]
+    /// Per parameter, a factor on the learning rate (and so on its decay); 1 by default.
+    public var rateScales: [Float]
     /// First and second moments, one buffer per parameter (checkpointed with the weights).
     public private(set) var m: [Tensor]
     public private(set) var v: [Tensor]
@@ -41,6 +43,7 @@ public final class AdamW {
         self.parameters = parameters
         self.learningRate = learningRate
         self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+        rateScales = [Float](repeating: 1, count: parameters.count)
         m = parameters.map { Tensor(zeros: $0.tensor.shape) }
         v = parameters.map { Tensor(zeros: $0.tensor.shape) }
     }
@@ -61,6 +64,7 @@ public final class AdamW {
         for (i, p) in parameters.enumerated() {
             guard let g = p.tensor.grad else { continue }
             let w = p.tensor.data, gd = g.data, md = m[i].data, vd = v[i].data
+            let lr = lr * rateScales[i]
             let decay = p.decay ? lr * weightDecay : 0
             Threading.parallelChunks(p.tensor.count, minChunk: 1 << 14) { lo, hi in
                 for j in lo..<hi {

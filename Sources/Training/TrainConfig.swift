@@ -34,6 +34,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Which weights train: all of them, or only one task's own (`UnifiedModel.taskParameters`).
     /// A one-task stage sharpens that task and cannot change the other's outputs.
     public var trainedWeights: TrainedWeights = .all
+    /// A factor on the learning rate of the weights the model may lack at a warm start (the
+    /// zero-initialised face projections, `UnifiedModel.neutralAtInitParameterNames`): they
+    /// start from nothing while the rest of the model is already trained.
+    public var faceProjectionRateScale: Float = 1
 
     public init() {}
 
@@ -43,7 +47,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         case t2iBatch = "t2i_batch", mmuBatch = "mmu_batch", mmuTurns = "mmu_turns", mmuIsolatedTurns = "mmu_isolated_turns", mmuLossWeight = "mmu_loss_weight"
         case alpha, d3diffMode = "d3diff_mode", conditionDropout = "condition_dropout"
         case checkpointEvery = "checkpoint_every", logEvery = "log_every", evalEvery = "eval_every", seed
-        case trainedWeights = "trained_weights"
+        case trainedWeights = "trained_weights", faceProjectionRateScale = "face_projection_lr_scale"
     }
 
     public init(from decoder: Decoder) throws {
@@ -70,6 +74,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         evalEvery = try v(.evalEvery, d.evalEvery)
         seed = try v(.seed, d.seed)
         trainedWeights = try v(.trainedWeights, d.trainedWeights)
+        faceProjectionRateScale = try v(.faceProjectionRateScale, d.faceProjectionRateScale)
     }
 
     public func validate() throws {
@@ -87,6 +92,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check(checkpointEvery > 0, "checkpoint_every", "must be positive")
         try check(logEvery > 0, "log_every", "must be positive")
         try check(evalEvery >= 0, "eval_every", "must not be negative")
+        try check(faceProjectionRateScale > 0, "face_projection_lr_scale", "must be positive")
         // A batch of the other task would only cost time: none of its gradient reaches the trained weights.
         try check(trainedWeights != .understanding || t2iBatch == 0, "trained_weights",
                   "\"understanding\" trains only the understanding weights: set t2i_batch to 0")

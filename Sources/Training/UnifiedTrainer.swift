@@ -109,8 +109,10 @@ public final class UnifiedTrainer {
                 guard let emb = e.embeddings else {
                     throw TrainingError.data("conversation example \(i): no image embeddings, which the sequence-level MoE and the mmu_face_* paths need (build the corpus with the image encoders, or turn them off)")
                 }
-                guard emb.clip.count == c.clipTokens * c.clipDim, emb.face.count == c.faceTokens * c.faceDim, readout == 0 || emb.readout.count == readout else {
-                    throw TrainingError.data("conversation example \(i): embeddings of \(emb.clip.count) CLIP, \(emb.face.count) face and \(emb.readout.count) readout values, the model expects \(c.clipTokens * c.clipDim), \(c.faceTokens * c.faceDim) and \(readout)")
+                // Only the sequence-level MoE reads the CLIP tokens.
+                let clip = c.sequenceMoE ? c.clipTokens * c.clipDim : emb.clip.count
+                guard emb.clip.count == clip, emb.face.count == c.faceTokens * c.faceDim, readout == 0 || emb.readout.count == readout else {
+                    throw TrainingError.data("conversation example \(i): embeddings of \(emb.clip.count) CLIP, \(emb.face.count) face and \(emb.readout.count) readout values, the model expects \(clip), \(c.faceTokens * c.faceDim) and \(readout)")
                 }
             }
         }
@@ -127,6 +129,8 @@ public final class UnifiedTrainer {
         frozen = model.allParameters.filter { !trainedNames.contains($0.name) }.map(\.tensor)
         optimizer = AdamW(parameters: trained, learningRate: config.learningRate, beta2: config.beta2,
                           weightDecay: config.weightDecay)
+        let faceProjections = model.neutralAtInitParameterNames
+        optimizer.rateScales = trained.map { faceProjections.contains($0.name) ? config.faceProjectionRateScale : 1 }
         rng = RNG(seed: config.seed)
         builder = SequenceBuilder(config: model.config)
     }

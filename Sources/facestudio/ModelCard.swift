@@ -174,6 +174,9 @@ struct ModelCard {
                 md += " training only the \(training.trainedWeights.rawValue) weights (the other task's outputs unchanged)"
             }
             if training.mmuIsolatedTurns { md += ", each conversation's turns isolated (`mmu_isolated_turns`)" }
+            if training.faceProjectionRateScale != 1 {
+                md += ", the face projections at \(String(format: "%g", Double(training.faceProjectionRateScale)))× the learning rate (`face_projection_lr_scale`)"
+            }
             if adds(k, \.mmuFaceToken) { md += ", adding the direct face token (`mmu_face_token`, starting at zero)" }
             if adds(k, \.mmuFaceContext) { md += ", adding the face context on every text row (`mmu_face_context`, starting at zero)" }
             if adds(k, \.mmuFaceReadout) { md += ", adding the face encoder's readout on every text row (`mmu_face_readout`, starting at zero)" }

@@ -14,6 +14,20 @@ import Testing
         for (a, b) in zip(w.values, expected) { #expect(Swift.abs(a - b) < 1e-5) }
     }
 
+    /// A parameter's rate scale multiplies its step and its decay; the others' are unchanged.
+    @Test func rateScalesMultiplyTheStepAndTheDecay() {
+        let a = Tensor(shape: [1, 2], values: [1, -1]), b = Tensor(shape: [1, 2], values: [1, -1])
+        let opt = AdamW(parameters: [Parameter(name: "a.weight", tensor: a), Parameter(name: "b.weight", tensor: b)],
+                        learningRate: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01)
+        #expect(opt.rateScales == [1, 1])
+        opt.rateScales = [1, 3]
+        a.grad = Tensor(shape: [1, 2], values: [2, -2]); b.grad = Tensor(shape: [1, 2], values: [2, -2])
+        opt.update()
+        // Step 1 moves by lr·sign(g) plus the decay lr·wd·w, each times the scale.
+        for (got, want) in zip(a.values, [1 - 0.1 - 0.001, -1 + 0.1 + 0.001] as [Float]) { #expect(Swift.abs(got - want) < 1e-6) }
+        for (got, want) in zip(b.values, [1 - 0.3 - 0.003, -1 + 0.3 + 0.003] as [Float]) { #expect(Swift.abs(got - want) < 1e-6) }
+    }
+
     @Test func noDecayOnBiasesNormsAndEmbeddings() {
         #expect(!Parameter.defaultDecay(name: "fc.bias", shape: [4]))
         #expect(!Parameter.defaultDecay(name: "ln1.weight", shape: [4]))

@@ -176,6 +176,40 @@ func tinySetup(seed: UInt64 = 0) -> (ModelConfig, TrainConfig, TrainingCorpus) {
         #expect(next == resumedNext)
     }
 
+    /// `face_projection_lr_scale` applies to the zero-initialised face projections only: on the
+    /// first step (Adam moves every weight by the rate where its gradient is not zero) they
+    /// move by the scaled rate, everything else by at most the plain one.
+    @Test func faceProjectionsTrainAtTheirOwnRate() throws {
+        var (c, t, corpus) = tinySetup(seed: 2)
+        c.mmuFaceContext = true; c.mmuFaceReadout = true
+        c.faceTokens = 1; c.faceDim = 5; c.faceReadoutDim = 3
+        for i in corpus.mmu.indices {
+            corpus.mmu[i].embeddings = ImageEmbeddings(clip: [], face: (0..<5).map { Float(i) - Float($0) / 4 },
+                                                       readout: (0..<3).map { Float(($0 + i) % 3) / 2 })
+        }
+        t.faceProjectionRateScale = 4
+        let model = UnifiedModel(config: c, seed: 1)
+        let trainer = try UnifiedTrainer(model: model, config: t, corpus: corpus)
+        let face = model.neutralAtInitParameterNames
+        #expect(face.count == 6 && face.allSatisfy { $0.hasPrefix("mmu_face_") })
+        #expect(zip(trainer.optimizer.parameters, trainer.optimizer.rateScales).allSatisfy { p, s in s == (face.contains(p.name) ? 4 : 1) })
+        let before = Dictionary(uniqueKeysWithValues: model.allParameters.map { ($0.name, $0.tensor.values) })
+        let lr = trainer.trainStep().learningRate
+        func largestMove(_ p: Parameter) -> Float { zip(p.tensor.values, before[p.name]!).map { Swift.abs($0 - $1) }.max()! }
+        for p in model.allParameters {
+            if face.contains(p.name) && p.name.hasSuffix("proj.weight") {
+                #expect(Swift.abs(largestMove(p) - 4 * lr) < 1e-3 * lr, "\(p.name)")
+            } else {
+                #expect(largestMove(p) <= lr * 1.01, "\(p.name)")
+            }
+        }
+        var bad = t
+        bad.faceProjectionRateScale = 0
+        #expect { try UnifiedTrainer(model: model, config: bad, corpus: corpus) } throws: { "\($0)".contains("face_projection_lr_scale") }
+        let decoded = try JSONDecoder().decode(TrainingFile.self, from: Data(#"{"training": {"face_projection_lr_scale": 2.5}}"#.utf8))
+        #expect(decoded.training.faceProjectionRateScale == 2.5 && TrainConfig().faceProjectionRateScale == 1)
+    }
+
     @Test func oneTaskStageRefusesTheOtherTasksBatches() {
         let (c, defaults, corpus) = tinySetup()
         var t = defaults
