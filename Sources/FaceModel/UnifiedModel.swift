@@ -438,9 +438,10 @@ public final class UnifiedModel: Layer {
 
 /// A direct face projection (`mmu_face_token` onto `<|eoi|>`, `mmu_face_context` and
 /// `mmu_face_readout` onto every text row): LayerNorm over the face embedding (or readout),
-/// then a linear map to d_model that starts at zero. The norm matters: the face encoder's embedding (ReLU features) has a norm
-/// near 170, mostly shared by every face, and an unnormalised projection trained by Adam put a
-/// vector a hundred times the size of a token embedding on the `<|eoi|>` row within 600 steps.
+/// then a linear map to d_model that starts at zero. The norm matters: the face encoder's
+/// embedding (ReLU features) has a norm near 170, mostly shared by every face, and an
+/// unnormalised projection trained by Adam put a vector a hundred times the size of a token
+/// embedding on the `<|eoi|>` row within 600 steps.
 public final class FaceToken: Layer {
     public let norm: LayerNorm
     public let proj: Linear

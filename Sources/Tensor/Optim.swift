@@ -57,6 +57,7 @@ public final class AdamW {
 
     /// One update with the current gradients (parameters without a gradient are skipped).
     public func update(learningRate lr: Float? = nil) {
+        precondition(rateScales.count == parameters.count, "AdamW: \(rateScales.count) rate scales for \(parameters.count) parameters")
         step += 1
         let lr = lr ?? learningRate
         let bc1 = 1 - powf(beta1, Float(step)), bc2 = 1 - powf(beta2, Float(step))
