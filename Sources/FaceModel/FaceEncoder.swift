@@ -57,19 +57,8 @@ public final class FaceEncoder: Layer {
     public func readout(embeddings: Tensor) -> Tensor {
         GradMode.withoutGrad {
             let l = head(embeddings)
-            let B = l.shape[0], n = l.shape[1], A = config.attributes.count
-            var v = l.values
-            for b in 0..<B {
-                let row = b * n
-                for a in 0..<A { v[row + a] = 1 / (1 + expf(-v[row + a])) }
-                for r in detailRanges {
-                    let top = r.map { v[row + $0] }.max() ?? 0
-                    var sum: Float = 0
-                    for j in r { v[row + j] = expf(v[row + j] - top); sum += v[row + j] }
-                    for j in r { v[row + j] /= sum }
-                }
-            }
-            return Tensor(shape: [B, n], values: v)
+            let attributes = l.slice(axis: 1, 0..<config.attributes.count).sigmoid()
+            return Tensor.concat([attributes] + detailRanges.map { l.slice(axis: 1, $0).softmax() }, axis: 1)
         }
     }
 
