@@ -420,10 +420,14 @@ public enum AnswerMatcher {
         return keys.first { $0 != Appearance.male.rawValue } ?? keys.first ?? "other"
     }
 
+    /// The verdict of a yes/no answer: its first word ("No, he is not wearing a hat."), else its
+    /// last ("Her hair is blond, so no.").
     static func yesNo(_ text: String) -> Bool? {
-        let first = text.lowercased().prefix { $0.isLetter }
-        if first == "yes" { return true }
-        if first == "no" { return false }
+        let words = text.lowercased().split { !$0.isLetter }
+        for word in [words.first, words.last] {
+            if word == "yes" { return true }
+            if word == "no" { return false }
+        }
         return nil
     }
 

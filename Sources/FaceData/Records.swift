@@ -108,10 +108,12 @@ public struct DatasetSchema: Codable, Hashable, Sendable {
     public var attributes: [Attribute]
     public var details: [Detail]
 
-    /// The schema this build of FaceData writes.
+    /// The schema this build of FaceData writes. The version also counts changes to the text
+    /// written from it (2: hair-colour yes/no answers name the colour before the verdict), so a
+    /// data set made by an older build can be told apart and remade.
     public static var current: DatasetSchema {
         DatasetSchema(
-            version: 1,
+            version: 2,
             attributes: FaceAttribute.all.map { Attribute(name: $0.name, kind: $0.group.rawValue, phrases: $0.phrases) },
             details: DetailField.allCases.map { Detail(field: $0.rawValue, values: $0.values, presence: $0.presence) })
     }

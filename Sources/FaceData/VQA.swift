@@ -152,8 +152,11 @@ extension TextContext {
         case .bangs: return having("bangs", noAnswer: "\(pronoun) does not have bangs")
         case .blackHair, .blondHair, .brownHair, .grayHair:
             let asked = ["black_hair": "black", "blond_hair": "blond", "brown_hair": "brown", "gray_hair": "gray"][attr.rawValue] ?? ""
-            let actual = face.has(.bald) ? "\(pronoun) is bald" : "\(poss) \(Phrases.hairIs(Words.hairColor(d.hairColor)[0]))"
-            return ask(["\(doesQ) \(q) have \(asked) hair?", "is \(qp) hair \(asked)?"], yesNo + actual)
+            // The colour first, the verdict last ("Her hair is blond, so no."): a small model names
+            // the colour it sees far more reliably than it compares the asked colour with the face
+            // in a first "Yes"/"No" token (verdict-first answers were right at about chance).
+            let actual = face.has(.bald) ? "\(Sub) is bald" : "\(Poss) \(Phrases.hairIs(Words.hairColor(d.hairColor)[0]))"
+            return ask(["\(doesQ) \(q) have \(asked) hair?", "is \(qp) hair \(asked)?"], actual + (on ? ", so yes" : ", so no"))
         case .wavyHair:
             let actual = face.has(.bald) ? "\(pronoun) is bald" : "\(poss) \(Phrases.hairIs(d.hairTexture?.rawValue ?? "straight"))"
             return ask(["is \(qp) hair wavy?", "\(doesQ) \(q) have wavy hair?"], yesNo + actual)

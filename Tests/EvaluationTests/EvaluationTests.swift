@@ -63,6 +63,16 @@ import FaceData
         #expect(!AnswerMatcher.matches(reply: "No, his nose is not big.", truth: "Yes, he has a big nose."))
     }
 
+    @Test func aVerdictAtTheEndCountsAsMuchAsOneAtTheStart() {
+        // Hair-colour answers name the colour first; either order is judged on the same verdict.
+        #expect(AnswerMatcher.matches(reply: "Her hair is blond, so no.", truth: "Her hair is blond, so no."))
+        #expect(AnswerMatcher.matches(reply: "No, her hair is blond.", truth: "Her hair is blond, so no."))
+        #expect(!AnswerMatcher.matches(reply: "Her hair is blond, so yes.", truth: "Her hair is blond, so no."))
+        #expect(!AnswerMatcher.matches(reply: "Yes, her hair is blond.", truth: "Her hair is blond, so no."))
+        #expect(!AnswerMatcher.matches(reply: "Her hair is black, so no.", truth: "Her hair is blond, so no."))
+        #expect(!AnswerMatcher.matches(reply: "Her hair is blond.", truth: "Her hair is blond, so no."))
+    }
+
     @Test func claimsAboutTheAskedAttributeMustAgree() {
         #expect(AnswerMatcher.matches(reply: "His eyes are blue.", truth: "His eyes are blue."))
         #expect(!AnswerMatcher.matches(reply: "His eyes are green.", truth: "His eyes are blue."))

@@ -57,8 +57,8 @@ import Testing
                         #expect(claim.holds(for: item.attributes), "\(item.id): \(pair.question) -> \(pair.answer): \(claim)")
                     }
                 }
-                if pair.answer.hasPrefix("Yes,") { yes += 1 }
-                if pair.answer.hasPrefix("No,") { no += 1 }
+                if pair.answer.hasPrefix("Yes,") || pair.answer.hasSuffix(", so yes.") { yes += 1 }
+                if pair.answer.hasPrefix("No,") || pair.answer.hasSuffix(", so no.") { no += 1 }
             }
             // Every image: its emotion, and a reasoning answer that cites a cue after a colon.
             #expect(item.qa.contains { $0.answer == "\(item.attributes.isMale ? "He" : "She") looks \(item.attributes.emotion.rawValue)." })
