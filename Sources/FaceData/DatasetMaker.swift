@@ -15,7 +15,7 @@ public struct DatasetItem: Sendable {
     public let qa: [QAPair]
 
     /// Independent random streams per item, so changing how one is used never shifts another.
-    enum Stream: UInt64 { case attributes = 0, nuisance = 1, caption = 2, vqa = 3, split = 4 }
+    enum Stream: UInt64 { case attributes = 0, nuisance = 1, caption = 2, vqa = 3, split = 4, trainingVQA = 5 }
 
     public init(seed: UInt64, index: Int, testFraction: Double) {
         let i = UInt64(index)
@@ -25,11 +25,18 @@ public struct DatasetItem: Sendable {
         var vqaRNG = FaceRNG(seed: FaceRNG.derive(seed, i, stream: Stream.vqa.rawValue))
         self.index = index
         id = DatasetItem.id(index)
-        split = DatasetItem.isTest(seed: seed, index: index, fraction: testFraction) ? "test" : "train"
+        let isTest = DatasetItem.isTest(seed: seed, index: index, fraction: testFraction)
+        split = isTest ? "test" : "train"
         attributes = face
         nuisanceSeed = FaceRNG.derive(seed, i, stream: Stream.nuisance.rawValue)
         caption = CaptionWriter.caption(for: face, rng: &captionRNG)
-        qa = VQAWriter.pairs(for: face, rng: &vqaRNG)
+        let pairs = VQAWriter.pairs(for: face, rng: &vqaRNG)
+        if !isTest {
+            var drillRNG = FaceRNG(seed: FaceRNG.derive(seed, i, stream: Stream.trainingVQA.rawValue))
+            qa = VQAWriter.addingHairColourCheck(to: pairs, for: face, rng: &drillRNG)
+        } else {
+            qa = pairs
+        }
     }
 
     /// "face_000042": zero-padded so that ids sort in index order.

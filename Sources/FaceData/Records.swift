@@ -109,11 +109,12 @@ public struct DatasetSchema: Codable, Hashable, Sendable {
     public var details: [Detail]
 
     /// The schema this build of FaceData writes. The version also counts changes to the text
-    /// written from it (2: hair-colour yes/no answers name the colour before the verdict), so a
-    /// data set made by an older build can be told apart and remade.
+    /// written from it (2: hair-colour yes/no answers name the colour before the verdict; 3:
+    /// training images get one more hair-colour question), so that a data set made by an older
+    /// build can be told apart and made again.
     public static var current: DatasetSchema {
         DatasetSchema(
-            version: 2,
+            version: 3,
             attributes: FaceAttribute.all.map { Attribute(name: $0.name, kind: $0.group.rawValue, phrases: $0.phrases) },
             details: DetailField.allCases.map { Detail(field: $0.rawValue, values: $0.values, presence: $0.presence) })
     }

@@ -5,7 +5,7 @@
 /// is wide open in a tall oval and her eyes are half closed.") so that a small model can learn
 /// them. Each image gets 7 or 8 pairs: its emotion, one reasoning question (the action and the
 /// cue that shows it, or the cue behind the emotion), one presence question answered "yes",
-/// one answered "no", and appearance details.
+/// one answered "no", and appearance details; training images may get a hair-colour check more.
 public struct QAPair: Codable, Hashable, Sendable {
     public let question: String
     public let answer: String
@@ -25,6 +25,22 @@ public enum VQAWriter {
         w.rng.shuffle(&pairs)
         rng = w.rng
         return pairs
+    }
+
+    /// One more hair-colour yes/no question ("Is her hair brown?"), asked about the face's own
+    /// colour or another at even odds, inserted among `pairs` (none when it would repeat one of
+    /// their questions). Training images get it: comparing the asked colour with the one the
+    /// answer names is the skill the presence questions alone, at one in twenty, did not teach.
+    public static func addingHairColourCheck(to pairs: [QAPair], for face: FaceAttributes, rng: inout FaceRNG) -> [QAPair] {
+        var w = TextContext(face: face, rng: rng, theyChance: 0)
+        let colours: [Appearance] = [.blackHair, .blondHair, .brownHair, .grayHair]
+        let own = colours.filter { face.has($0) }, other = colours.filter { !face.has($0) }
+        let asked = !own.isEmpty && w.rng.chance(0.5) ? w.rng.pick(own) : w.rng.pick(other)
+        let check = w.presence(asked)
+        var out = pairs
+        if !pairs.contains(where: { $0.question == check.question }) { out.insert(check, at: w.rng.below(pairs.count + 1)) }
+        rng = w.rng
+        return out
     }
 }
 

@@ -48,7 +48,7 @@ import Testing
     @Test func vqaHasSevenOrEightPairsWithTrueAnswers() {
         var yes = 0, no = 0
         for item in TextTests.items {
-            #expect((7...8).contains(item.qa.count), "\(item.id): \(item.qa.count) pairs")
+            #expect((7...(item.split == "train" ? 9 : 8)).contains(item.qa.count), "\(item.id): \(item.qa.count) pairs")
             #expect(Set(item.qa.map(\.question)).count == item.qa.count, "\(item.id): repeated question")
             for pair in item.qa {
                 #expect(pair.question.hasSuffix("?") || pair.question.hasSuffix("."))
@@ -70,6 +70,26 @@ import Testing
         }
         // Presence questions are answered both ways.
         #expect(yes >= TextTests.items.count && no >= TextTests.items.count, "yes \(yes), no \(no)")
+    }
+
+    @Test func hairColourQuestionsNameTheColourThenTheRightVerdict() {
+        let colours: [String: Appearance] = ["black": .blackHair, "blond": .blondHair, "brown": .brownHair, "gray": .grayHair]
+        var asked = (train: 0, test: 0), yes = 0
+        for item in TextTests.items {
+            for pair in item.qa {
+                let words = pair.question.lowercased().split { !$0.isLetter }.map(String.init)
+                guard words.contains("hair"), let colour = words.first(where: { colours[$0] != nil }) else { continue }
+                let has = item.attributes.has(colours[colour]!)
+                #expect(pair.answer.hasSuffix(has ? ", so yes." : ", so no."), "\(item.id): \(pair.question) -> \(pair.answer)")
+                if item.split == "train" { asked.train += 1 } else { asked.test += 1 }
+                if has { yes += 1 }
+            }
+        }
+        // Training images carry the extra check (test images keep the shared distribution),
+        // and both verdicts are common.
+        let trainImages = TextTests.items.filter { $0.split == "train" }.count
+        #expect(Double(asked.train) >= 0.95 * Double(trainImages), "\(asked.train) hair questions for \(trainImages) training images")
+        #expect(Double(yes) >= 0.25 * Double(asked.train + asked.test) && Double(yes) <= 0.75 * Double(asked.train + asked.test))
     }
 
     @Test func llavaConversationsAlternateAndCarryTheImageOnce() {
