@@ -17,7 +17,7 @@ COUNT=${COUNT:-52632}          # 50 000 training images + 5% test
 EVAL_LIMIT=${EVAL_LIMIT:-300}  # test images for the generation and understanding figures
 CONFIG=${CONFIG:-configs/unified.json}
 # Later stages, in order, each a warm start from the one before (empty: stop after the first).
-CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json configs/unified-stage3.json configs/unified-stage4.json configs/unified-stage5.json configs/unified-stage6.json configs/unified-stage7.json configs/unified-stage8.json configs/unified-stage9.json configs/unified-stage10.json configs/unified-stage11.json configs/unified-stage12.json configs/unified-stage13.json configs/unified-stage14.json configs/unified-stage15.json configs/unified-stage16.json configs/unified-stage17.json}
+CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json configs/unified-stage3.json configs/unified-stage4.json configs/unified-stage5.json configs/unified-stage6.json configs/unified-stage7.json configs/unified-stage8.json configs/unified-stage9.json configs/unified-stage10.json configs/unified-stage11.json configs/unified-stage12.json configs/unified-stage13.json configs/unified-stage14.json configs/unified-stage15.json configs/unified-stage16.json configs/unified-stage17.json configs/unified-stage18.json configs/unified-stage19.json configs/unified-stage20.json configs/unified-stage21.json}
 TOKENIZER_CONFIG=${TOKENIZER_CONFIG:-configs/image_tokenizer.json}
 DECODER_CONFIG=${DECODER_CONFIG:-configs/image_tokenizer_decoder.json}  # empty: keep the first decoder
 DECODER_STEPS=${DECODER_STEPS-9600}  # then resume the decoder to this many steps (empty: do not)

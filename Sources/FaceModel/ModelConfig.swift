@@ -73,6 +73,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// models trained before; neutral at a warm start like the other face paths).
     public var mmuFaceReadout: Bool = false
     public var faceReadoutDim: Int = 0
+    /// Answers every chat question on its own after the image, as if the chat had been cleared
+    /// (`ChatSession`); the earlier turns are still shown but not in the model's context. `train`
+    /// sets it from `training.mmu_isolated_turns`: a model trained that way never saw an earlier
+    /// turn, and one in its context only misleads it ("Is her hair black?" after "Is her hair
+    /// blond?" copied the first verdict).
+    public var chatIsolatedTurns: Bool = false
     public var layerNormEps: Float = 1e-5
     public var initStd: Float = 0.02
 
@@ -91,6 +97,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case clipTokens = "clip_tokens", clipDim = "clip_dim", faceTokens = "face_tokens", faceDim = "face_dim"
         case mmuFaceToken = "mmu_face_token", mmuFaceContext = "mmu_face_context"
         case mmuFaceReadout = "mmu_face_readout", faceReadoutDim = "face_readout_dim"
+        case chatIsolatedTurns = "chat_isolated_turns"
     }
 
     public init(from decoder: Decoder) throws {
@@ -131,6 +138,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         mmuFaceContext = try v(.mmuFaceContext, d.mmuFaceContext)
         mmuFaceReadout = try v(.mmuFaceReadout, d.mmuFaceReadout)
         faceReadoutDim = try v(.faceReadoutDim, d.faceReadoutDim)
+        chatIsolatedTurns = try v(.chatIsolatedTurns, d.chatIsolatedTurns)
     }
 
     public var headDim: Int { dModel / heads }

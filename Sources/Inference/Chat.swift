@@ -30,7 +30,8 @@ public struct ChatOptions: Codable, Sendable, Equatable {
 
 /// A conversation about one image. The image prefix (`<|mmu|> <|soi|> img <|eoi|> <|bos|>`) is
 /// prefilled once into a KV cache; each question and answer extends it, so earlier turns stay
-/// in context without being recomputed. Answers are decoded one token at a time (gemv).
+/// in context without being recomputed — or, with `isolatedTurns`, each question goes right
+/// after the image, as the model was trained. Answers are decoded one token at a time (gemv).
 public final class ChatSession {
     let engine: Engine
     public let imageCodes: [Int]
@@ -44,6 +45,9 @@ public final class ChatSession {
     /// start the next turn.
     private var pending: [Int] = []
     private var rng: RNG
+    /// Each question is answered on its own after the image (earlier turns are kept in `turns`
+    /// but leave the context): the model directory's `chat_isolated_turns`.
+    public var isolatedTurns: Bool
 
     init(engine: Engine, codes: [Int], embeddings: ImageEmbeddings? = nil) throws {
         self.engine = engine
@@ -55,6 +59,7 @@ public final class ChatSession {
                                         userPrefix: [], assistantPrefix: []).0
         context = prefix.ids
         rng = RNG(seed: 0)
+        isolatedTurns = model.config.chatIsolatedTurns
         // The prefill also decides the sequence-level routing and resamples the embeddings;
         // the cache keeps both for every later token.
         _ = GradMode.withoutGrad { model.forward([prefix], cache: cache, conditioning: conditioning) }
@@ -65,9 +70,14 @@ public final class ChatSession {
 
     /// Forgets the conversation but keeps the image prefix.
     public func clear() {
+        rewindToImage()
+        turns = []
+    }
+
+    /// Drops every text token from the context and the cache; the image prefix stays.
+    private func rewindToImage() {
         cache.truncate(to: engine.builder.imageTokens + 4)
         context = Array(context.prefix(engine.builder.imageTokens + 4))
-        turns = []
         pending = []
     }
 
@@ -76,8 +86,10 @@ public final class ChatSession {
 
     /// Puts an earlier turn back into the conversation without generating (a restored studio
     /// session continues where it was): the question and answer are fed through the cache as
-    /// if the answer had just been decoded.
+    /// if the answer had just been decoded (with `isolatedTurns` only recorded: no later
+    /// question sees it).
     public func replay(question: String, answer: String) throws {
+        if isolatedTurns { turns.append((question, answer)); return }
         let ids = pending + turnTokens(question, answer: answer)
         guard context.count + ids.count + 1 < engine.directory.config.maxSequenceLength else {
             throw InferenceError.invalidOption("the restored conversation does not fit the model's context (\(remaining) tokens left, the turn needs \(ids.count + 1))")
@@ -121,6 +133,7 @@ public final class ChatSession {
         let model = engine.directory.model
         let vocab = model.vocab
         rng = RNG(seed: options.seed)
+        if isolatedTurns { rewindToImage() }
         var ids = turnStart(question)
         let limit = engine.directory.config.maxSequenceLength
         let reserve = answerReserve(options)

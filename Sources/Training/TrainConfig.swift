@@ -21,6 +21,12 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var mmuIsolatedTurns: Bool = false
     /// Weight of the NTP loss, λ_mmu.
     public var mmuLossWeight: Float = 1.0
+    /// Answer words, or phrases ending in one, whose next-token loss counts this many times
+    /// (e.g. `{"so yes": 16, "so no": 16}`): a yes/no verdict is one token among hundreds of
+    /// answer tokens in a step, so its gradient is otherwise lost among them. The last word's
+    /// first token is weighted where the words before it precede it (`AnswerTokenWeights`);
+    /// the logged and held-out next-token losses stay unweighted.
+    public var mmuTokenWeights: [String: Float] = [:]
     /// α in `L_mask + α·L_score`.
     public var alpha: Float = 0.01
     public var d3diffMode: D3DiffMode = .d3diff
@@ -45,6 +51,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         case steps, learningRate = "learning_rate", minLearningRateRatio = "min_learning_rate_ratio"
         case warmupSteps = "warmup_steps", weightDecay = "weight_decay", beta2, clipNorm = "clip_norm"
         case t2iBatch = "t2i_batch", mmuBatch = "mmu_batch", mmuTurns = "mmu_turns", mmuIsolatedTurns = "mmu_isolated_turns", mmuLossWeight = "mmu_loss_weight"
+        case mmuTokenWeights = "mmu_token_weights"
         case alpha, d3diffMode = "d3diff_mode", conditionDropout = "condition_dropout"
         case checkpointEvery = "checkpoint_every", logEvery = "log_every", evalEvery = "eval_every", seed
         case trainedWeights = "trained_weights", faceProjectionRateScale = "face_projection_lr_scale"
@@ -66,6 +73,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         mmuTurns = try v(.mmuTurns, d.mmuTurns)
         mmuIsolatedTurns = try v(.mmuIsolatedTurns, d.mmuIsolatedTurns)
         mmuLossWeight = try v(.mmuLossWeight, d.mmuLossWeight)
+        mmuTokenWeights = try v(.mmuTokenWeights, d.mmuTokenWeights)
         alpha = try v(.alpha, d.alpha)
         d3diffMode = try v(.d3diffMode, d.d3diffMode)
         conditionDropout = try v(.conditionDropout, d.conditionDropout)
@@ -93,6 +101,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check(logEvery > 0, "log_every", "must be positive")
         try check(evalEvery >= 0, "eval_every", "must not be negative")
         try check(faceProjectionRateScale > 0, "face_projection_lr_scale", "must be positive")
+        for (word, weight) in mmuTokenWeights.sorted(by: { $0.key < $1.key }) {
+            try check(!word.trimmingCharacters(in: .whitespaces).isEmpty, "mmu_token_weights", "a phrase is empty")
+            try check(weight.isFinite && weight > 0, "mmu_token_weights.\(word)", "must be a positive number, not \(weight)")
+        }
         // A batch of the other task would only cost time: none of its gradient reaches the trained weights.
         try check(trainedWeights != .understanding || t2iBatch == 0, "trained_weights",
                   "\"understanding\" trains only the understanding weights: set t2i_batch to 0")

@@ -90,8 +90,17 @@ public final class UnifiedTrainer {
     /// Weights outside `config.trainedWeights`: they take no gradient (and cost no weight-gradient work).
     let frozen: [Tensor]
 
-    public init(model: UnifiedModel, config: TrainConfig, corpus: TrainingCorpus) throws {
+    /// Which answer tokens' next-token loss counts more than once (`training.mmu_token_weights`).
+    let targetWeights: AnswerTokenWeights
+
+    /// `targetWeights` must be given when `config.mmuTokenWeights` is not empty: the trainer
+    /// sees token ids only, so the phrases are resolved with the caller's text tokenizer.
+    public init(model: UnifiedModel, config: TrainConfig, corpus: TrainingCorpus,
+                targetWeights: AnswerTokenWeights = AnswerTokenWeights()) throws {
         try config.validate()
+        if !config.mmuTokenWeights.isEmpty && targetWeights.isEmpty {
+            throw TrainingError.config("training.mmu_token_weights: no token ids given for the phrases (resolve them with AnswerTokenWeights(_:tokenizer:))")
+        }
         if config.t2iBatch > 0 && corpus.t2i.isEmpty { throw TrainingError.data("no text-to-image examples to train on") }
         if config.mmuBatch > 0 && corpus.mmu.isEmpty { throw TrainingError.data("no conversation examples to train on") }
         let N = model.config.imageTokens, codes = model.config.imageCodebookSize
@@ -118,6 +127,7 @@ public final class UnifiedTrainer {
         }
         self.model = model
         self.config = config
+        self.targetWeights = targetWeights
         self.corpus = corpus
         let trained: [Parameter]
         switch config.trainedWeights {
@@ -161,7 +171,7 @@ public final class UnifiedTrainer {
             }
             guard config.mmuBatch > 0 && !heldOut.mmu.isEmpty else { return }
             rng = RNG(seed: seed)
-            metrics.heldOutNTP = (0..<batches).map { _ in mmuLoss().ntp.item }.reduce(0, +) / n
+            metrics.heldOutNTP = (0..<batches).map { _ in mmuLoss().plain.item }.reduce(0, +) / n
             guard heldOut.mmu.count > 1 else { return }
             // The same draws (same seed), each conversation with the next example's image.
             var swapped = heldOut
@@ -172,7 +182,7 @@ public final class UnifiedTrainer {
             }
             corpus = swapped
             rng = RNG(seed: seed)
-            metrics.heldOutNTPOtherImage = (0..<batches).map { _ in mmuLoss().ntp.item }.reduce(0, +) / n
+            metrics.heldOutNTPOtherImage = (0..<batches).map { _ in mmuLoss().plain.item }.reduce(0, +) / n
         }
         return metrics
     }
@@ -198,9 +208,9 @@ public final class UnifiedTrainer {
         }
         if config.mmuBatch > 0 {
             let mmu = mmuLoss()
-            add(mmu.ntp * config.mmuLossWeight)
+            add(mmu.objective * config.mmuLossWeight)
             if let b = mmu.balance { add(b); metrics.balance += b.item }
-            metrics.ntp = mmu.ntp.item
+            metrics.ntp = mmu.plain.item
             metrics.tokens += mmu.tokens
         }
         let loss = total!
@@ -258,8 +268,10 @@ public final class UnifiedTrainer {
         return (terms, record.balanceLoss, balanceRows.count, byBucket)
     }
 
-    /// Next-token loss on the assistant tokens of a batch of conversation windows.
-    private func mmuLoss() -> (ntp: Tensor, balance: Tensor?, tokens: Int) {
+    /// Next-token loss on the assistant tokens of a batch of conversation windows: `plain`, the
+    /// mean over the tokens, and `objective`, the same with `targetWeights` applied (the
+    /// same tensor when there are none).
+    private func mmuLoss() -> (plain: Tensor, objective: Tensor, balance: Tensor?, tokens: Int) {
         let v = model.vocab
         var layouts: [SequenceLayout] = [], conditioning: [SequenceConditioning] = []
         for _ in 0..<config.mmuBatch {
@@ -274,14 +286,23 @@ public final class UnifiedTrainer {
         }
         let T = layouts.map(\.count).max()!
         layouts = layouts.map { builder.padded($0, to: T) }
-        var rows: [Int] = [], targets: [Int] = [], balanceRows: [Int] = []
+        var rows: [Int] = [], targets: [Int] = [], weights: [Float] = [], balanceRows: [Int] = []
         for (b, l) in layouts.enumerated() {
-            for t in l.textTargets { rows.append(b * T + t); targets.append(l.ids[t + 1]) }
+            for t in l.textTargets {
+                rows.append(b * T + t); targets.append(l.ids[t + 1])
+                if !targetWeights.isEmpty { weights.append(targetWeights.weight(ids: l.ids, index: t + 1, start: l.textStart)) }
+            }
             balanceRows += (0..<T).filter { !l.isPad[$0] }.map { b * T + $0 }
         }
         let (hidden, record) = model.forward(layouts, balanceRows: balanceRows, conditioning: conditioning)
-        let ntp = nextTokenLoss(logits: model.textLogits(hidden.indexSelect(rows: rows)), targets: targets)
-        return (ntp, record.balanceLoss, balanceRows.count)
+        let logits = model.textLogits(hidden.indexSelect(rows: rows))
+        guard !targetWeights.isEmpty else {
+            let ntp = nextTokenLoss(logits: logits, targets: targets)
+            return (ntp, ntp, record.balanceLoss, balanceRows.count)
+        }
+        let weighted = logits.crossEntropy(targets: targets, weights: weights)
+        let plain = GradMode.withoutGrad { nextTokenLoss(logits: logits, targets: targets) }
+        return (plain, weighted, record.balanceLoss, balanceRows.count)
     }
 
     // MARK: checkpoints

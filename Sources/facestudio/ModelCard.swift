@@ -139,7 +139,7 @@ struct ModelCard {
 
         md += "## Model\n\n"
         let params = directory.model.parameterCount
-        md += "- d_model \(c.dModel), \(c.layers) layers, \(c.heads) heads; token-level MoE per group: \(c.sharedExperts) shared + \(c.routedExperts) routed experts (top-\(c.expertsPerToken), hidden \(c.expertHidden)) — \(c.tokenMoE ? "on" : "off"); sequence-level MoE — \(c.sequenceMoE ? "on" : "off") (resampler depth \(c.resamplerDepth), width \(c.resamplerDim))\(c.mmuFaceToken ? "; the face embedding also enters the understanding sequence directly, projected onto its `<|eoi|>` token (`mmu_face_token`)" : "")\(c.mmuFaceContext ? "; a second projection of it is added to every text row of the understanding sequence (`mmu_face_context`)" : "")\(c.mmuFaceReadout ? "; the face encoder's \(c.faceReadoutDim) attribute and detail probabilities are projected onto the same rows (`mmu_face_readout`)" : "").\n"
+        md += "- d_model \(c.dModel), \(c.layers) layers, \(c.heads) heads; token-level MoE per group: \(c.sharedExperts) shared + \(c.routedExperts) routed experts (top-\(c.expertsPerToken), hidden \(c.expertHidden)) — \(c.tokenMoE ? "on" : "off"); sequence-level MoE — \(c.sequenceMoE ? "on" : "off") (resampler depth \(c.resamplerDepth), width \(c.resamplerDim))\(c.mmuFaceToken ? "; the face embedding also enters the understanding sequence directly, projected onto its `<|eoi|>` token (`mmu_face_token`)" : "")\(c.mmuFaceContext ? "; a second projection of it is added to every text row of the understanding sequence (`mmu_face_context`)" : "")\(c.mmuFaceReadout ? "; the face encoder's \(c.faceReadoutDim) attribute and detail probabilities are projected onto the same rows (`mmu_face_readout`)" : "")\(c.chatIsolatedTurns ? "; the chat answers each question on its own after the image, as in training (`chat_isolated_turns`)" : "").\n"
         md += "- \(String(format: "%.2f", Double(params) / 1e6)) M parameters in the unified model; text vocabulary \(c.textVocabSize) BPE tokens; prompts up to \(c.maxPromptTokens) tokens; image: \(c.imageTokens) tokens from \(c.imageCodebookSize) codes.\n"
         md += "- Config: " + configPath.map { "`\($0)`" }.joined(separator: ", then ") + ".\n\n"
 
@@ -174,6 +174,11 @@ struct ModelCard {
                 md += " training only the \(training.trainedWeights.rawValue) weights (the other task's outputs unchanged)"
             }
             if training.mmuIsolatedTurns { md += ", each conversation's turns isolated (`mmu_isolated_turns`)" }
+            if !training.mmuTokenWeights.isEmpty {
+                let words = training.mmuTokenWeights.sorted { $0.key < $1.key }
+                    .map { "\"\($0.key)\" ×\(String(format: "%g", Double($0.value)))" }.joined(separator: ", ")
+                md += ", answer tokens weighted \(words) (`mmu_token_weights`)"
+            }
             if training.faceProjectionRateScale != 1 {
                 md += ", the face projections at \(String(format: "%g", Double(training.faceProjectionRateScale)))× the learning rate (`face_projection_lr_scale`)"
             }

@@ -97,6 +97,8 @@ struct UnifiedRun {
         if let initFrom { try adoptTextTokenizer(of: initFrom, into: cache + "/tokenizer.json") }
         let textTokenizer = try trainOrLoadTextTokenizer(path: cache + "/tokenizer.json", vocab: modelConfig.textVocabSize)
         modelConfig.textVocabSize = textTokenizer.bpeVocabSize
+        // The chat should give the model the context it was trained on.
+        modelConfig.chatIsolatedTurns = trainConfig.mmuIsolatedTurns
         try modelConfig.validate()
 
         let imageTokenizer = try ImageTokenizer.load(directory: imageTokenizerDirectory)
@@ -125,7 +127,11 @@ struct UnifiedRun {
         let heldOut = try CorpusBuilder.corpus(dataDirectory: data, split: "test", tokenizer: textTokenizer, codes: codes, embeddings: embeddings)
 
         let model = UnifiedModel(config: modelConfig, seed: trainConfig.seed)
-        let trainer = try UnifiedTrainer(model: model, config: trainConfig, corpus: corpus)
+        let targetWeights = try AnswerTokenWeights(trainConfig.mmuTokenWeights, tokenizer: textTokenizer)
+        if !quiet && !targetWeights.isEmpty {
+            FileHandle.standardError.write(Data("weighted answer tokens: \(targetWeights.summary(tokenizer: textTokenizer))\n".utf8))
+        }
+        let trainer = try UnifiedTrainer(model: model, config: trainConfig, corpus: corpus, targetWeights: targetWeights)
         let configJSON = String(decoding: try modelConfig.jsonData(), as: UTF8.self)
         let metricsPath = out + "/metrics.jsonl", heldOutPath = out + "/heldout.jsonl"
         if resume && fm.fileExists(atPath: checkpoint) {

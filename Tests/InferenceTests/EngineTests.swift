@@ -10,7 +10,7 @@ final class TinyModelFixture {
     let path: String
     let engine: Engine
 
-    init(name: String) throws {
+    init(name: String, isolatedChatTurns: Bool = false) throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("fs-engine-\(name)-\(getpid())").path
         try? FileManager.default.removeItem(atPath: path)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -34,6 +34,7 @@ final class TinyModelFixture {
         c.routedExperts = 4; c.expertHidden = 16
         c.sequenceMoE = false
         c.initStd = 0.3
+        c.chatIsolatedTurns = isolatedChatTurns
         try ModelDirectory.export(model: UnifiedModel(config: c, seed: 7), textTokenizer: text, imageTokenizerDirectory: path, to: path)
         engine = try Engine(modelDirectory: path)
     }
@@ -154,6 +155,35 @@ final class TinyModelFixture {
             _ = try replayed.ask("Is she smiling?", options: options)
         }
         #expect(replayed.turns.count == 2)
+    }
+
+    /// A model trained on isolated turns answers each chat question as if it were asked alone
+    /// after the image; the earlier turns stay in the transcript, not in the context.
+    @Test func isolatedTurnsAnswerEachQuestionAsIfAskedAlone() throws {
+        let fixture = try TinyModelFixture(name: "isolated", isolatedChatTurns: true)
+        let image = RGBImage(width: 16, height: 16, fill: (90, 140, 60))
+        var options = ChatOptions()
+        options.maxTokens = 6
+        let session = try fixture.engine.chat(image: image)
+        #expect(session.isolatedTurns)
+        let first = try session.ask("What colour are her eyes?", options: options)
+        let second = try session.ask("Is she smiling?", options: options)
+        let alone = try fixture.engine.chat(image: image)
+        #expect(try alone.ask("Is she smiling?", options: options) == second)
+        #expect(session.context == alone.context)
+        #expect(session.turns.map(\.question) == ["What colour are her eyes?", "Is she smiling?"] && session.turns[0].answer == first)
+        // A replayed turn is kept for the transcript only.
+        let restored = try fixture.engine.chat(image: image)
+        let start = restored.context
+        try restored.replay(question: "What colour are her eyes?", answer: first)
+        #expect(restored.context == start && restored.turns.count == 1)
+        #expect(try restored.ask("Is she smiling?", options: options) == second)
+        // The same model told to keep the turns sees the first one.
+        let shared = try fixture.engine.chat(image: image)
+        shared.isolatedTurns = false
+        _ = try shared.ask("What colour are her eyes?", options: options)
+        _ = try shared.ask("Is she smiling?", options: options)
+        #expect(shared.context.count > session.context.count)
     }
 
     /// A conversation longer than the model's context goes on: the earliest turns make way

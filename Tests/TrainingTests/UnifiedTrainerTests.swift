@@ -224,4 +224,53 @@ func tinySetup(seed: UInt64 = 0) -> (ModelConfig, TrainConfig, TrainingCorpus) {
         decoded = try? JSONDecoder().decode(TrainingFile.self, from: Data(#"{"training": {"trained_weights": "text"}}"#.utf8))
         #expect(decoded == nil)
     }
+
+    /// `mmu_token_weights` names words or phrases; each weights the first token of its last word
+    /// where the words before it come right before that token, and nowhere else.
+    @Test func answerTokenWeightsMatchTheLastWordInItsContext() throws {
+        let text = "Her hair is blond, so yes. His hair is gray, so no. He wears no jewelry."
+        let tokenizer = try TextTokenizer.train(texts: Array(repeating: text, count: 20), vocabSize: 300)
+        let weights = try AnswerTokenWeights(["so yes": 8, "so no": 4], tokenizer: tokenizer)
+        let ids = tokenizer.encode(text)
+        let yes = tokenizer.encode(" yes")[0], no = tokenizer.encode(" no")[0]
+        let weighted = ids.indices.map { weights.weight(ids: ids, index: $0) }
+        // Exactly two tokens are weighted: the verdicts, not the "no" of "no jewelry".
+        #expect(weighted.filter { $0 != 1 }.count == 2)
+        #expect(zip(ids, weighted).contains { $0 == yes && $1 == 8 } && zip(ids, weighted).contains { $0 == no && $1 == 4 })
+        #expect(ids.filter { $0 == no }.count == 2)
+        // The context is not matched across the start of the text.
+        let verdict = ids.firstIndex(of: yes)!
+        #expect(weights.weight(ids: ids, index: verdict, start: verdict) == 1)
+        // A bare word weights the token anywhere.
+        let anyNo = try AnswerTokenWeights(["no": 3], tokenizer: tokenizer)
+        #expect(ids.indices.filter { anyNo.weight(ids: ids, index: $0) == 3 }.count == 2)
+        #expect(weights.summary(tokenizer: tokenizer).contains("×8"))
+        #expect { try AnswerTokenWeights(["so yes": 8, " so  yes ": 2], tokenizer: tokenizer) } throws: { error in
+            "\(error)".contains("weight the same token") && "\(error)".contains("so yes")
+        }
+        var t = TrainConfig()
+        t.mmuTokenWeights = ["so yes": 0]
+        #expect { try t.validate() } throws: { "\($0)".contains("training.mmu_token_weights.so yes") }
+    }
+
+    /// Weighted answer tokens change what is minimised, not what is logged: the first step of a
+    /// weighted run logs the same next-token loss as an unweighted one (same model, same draws)
+    /// and a larger objective; a config that names words without their token ids is refused.
+    @Test func tokenWeightsChangeTheObjectiveNotTheLoggedLoss() throws {
+        let (c, t, corpus) = tinySetup(seed: 4)
+        var weighted = t
+        weighted.mmuTokenWeights = ["x": 5]
+        let plain = try UnifiedTrainer(model: UnifiedModel(config: c, seed: 1), config: t, corpus: corpus)
+        // The second turn's answers (18, 19) depend on the image's parity.
+        let answers = AnswerTokenWeights(rules: [.init(token: 18, weight: 5), .init(token: 19, weight: 5)])
+        let heavy = try UnifiedTrainer(model: UnifiedModel(config: c, seed: 1), config: weighted, corpus: corpus,
+                                       targetWeights: answers)
+        let a = plain.trainStep(), b = heavy.trainStep()
+        #expect(a.ntp == b.ntp && a.t2iMask == b.t2iMask)
+        #expect(b.loss > a.loss, "\(a.loss) vs \(b.loss)")
+        #expect(plain.heldOutLosses(corpus).heldOutNTP != nil)
+        #expect { try UnifiedTrainer(model: UnifiedModel(config: c), config: weighted, corpus: corpus) } throws: { error in
+            "\(error)".contains("mmu_token_weights")
+        }
+    }
 }
