@@ -5,7 +5,8 @@ import FaceModel
 ///
 /// A key is a word or a phrase ending in one ("so yes"). The weighted token is the first token
 /// of the last word written after a space — where the answer makes its choice (" yes" may be
-/// " y" + "es", and once " y" is chosen the rest follows). The words before it are context that
+/// " y" + "es", and once " y" is chosen the rest follows); a space that is a token of its own
+/// is not the choice, so the token after it is weighted. The words before it are context that
 /// must come right before that token, so "so no" weights the verdict of "…, so no." and not
 /// the "no" of "no jewelry".
 public struct AnswerTokenWeights: Sendable, Equatable {
@@ -38,10 +39,17 @@ public struct AnswerTokenWeights: Sendable, Equatable {
         var rules: [Rule] = [], phraseOfRule: [String] = []
         for (phrase, weight) in phrases.sorted(by: { $0.key < $1.key }) {
             let words = phrase.split(separator: " ").map(String.init)
-            guard let last = words.last, let token = tokenizer.encode(" " + last).first else {
+            guard let last = words.last else {
                 throw TrainingError.config("training.mmu_token_weights: \"\(phrase)\" has no words")
             }
-            let context = words.count > 1 ? tokenizer.encode(" " + words.dropLast().joined(separator: " ")) : []
+            // Where the word's space is a token of its own (" Yes" may be " " + "Yes"), the choice
+            // is made at the next token, and the space joins the context.
+            let word = tokenizer.encode(" " + last)
+            let space = word.prefix { tokenizer.decode([$0]).allSatisfy(\.isWhitespace) }
+            guard let token = word.dropFirst(space.count).first else {
+                throw TrainingError.config("training.mmu_token_weights: \"\(phrase)\" ends in no word")
+            }
+            let context = (words.count > 1 ? tokenizer.encode(" " + words.dropLast().joined(separator: " ")) : []) + space
             if let clash = rules.firstIndex(where: { $0.token == token && $0.context == context && $0.weight != weight }) {
                 let other = phraseOfRule[clash]
                 throw TrainingError.config("training.mmu_token_weights: \"\(phrase)\" and \"\(other)\" weight the same token \"\(tokenizer.decode([token]))\" differently")

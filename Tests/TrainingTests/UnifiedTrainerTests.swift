@@ -245,6 +245,11 @@ func tinySetup(seed: UInt64 = 0) -> (ModelConfig, TrainConfig, TrainingCorpus) {
         let anyNo = try AnswerTokenWeights(["no": 3], tokenizer: tokenizer)
         #expect(ids.indices.filter { anyNo.weight(ids: ids, index: $0) == 3 }.count == 2)
         #expect(weights.summary(tokenizer: tokenizer).contains("×8"))
+        // A word whose space is a token of its own is weighted at the token after the space.
+        let spaced = tokenizer.encode(" Zq")
+        #expect(tokenizer.decode([spaced[0]]) == " ")
+        let zq = try AnswerTokenWeights(["Zq": 2], tokenizer: tokenizer)
+        #expect(zq.rules == [.init(context: [spaced[0]], token: spaced[1], weight: 2)])
         #expect { try AnswerTokenWeights(["so yes": 8, " so  yes ": 2], tokenizer: tokenizer) } throws: { error in
             "\(error)".contains("weight the same token") && "\(error)".contains("so yes")
         }
