@@ -137,7 +137,8 @@ public final class ChatSession {
         var ids = turnStart(question)
         let limit = engine.directory.config.maxSequenceLength
         let reserve = answerReserve(options)
-        if context.count + ids.count + reserve >= limit && !turns.isEmpty {
+        // Isolated turns are not in the context: forgetting them would free nothing.
+        if context.count + ids.count + reserve >= limit && !turns.isEmpty && !isolatedTurns {
             try forgetEarliestTurns(toFit: ids.count + reserve)
             ids = turnStart(question)
         }

@@ -24,10 +24,8 @@ public struct AnswerTokenWeights: Sendable, Equatable {
 
     public var isEmpty: Bool { rules.isEmpty }
 
-    public init() {}
-
     /// Rules given as token ids (the config's phrases go through `init(_:tokenizer:)`).
-    public init(rules: [Rule]) {
+    public init(rules: [Rule] = []) {
         self.rules = rules
         for rule in rules { byToken[rule.token, default: []].append(rule) }
         for k in byToken.keys { byToken[k]!.sort { $0.context.count > $1.context.count } }

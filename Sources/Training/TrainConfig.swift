@@ -101,9 +101,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check(logEvery > 0, "log_every", "must be positive")
         try check(evalEvery >= 0, "eval_every", "must not be negative")
         try check(faceProjectionRateScale > 0, "face_projection_lr_scale", "must be positive")
-        for (word, weight) in mmuTokenWeights.sorted(by: { $0.key < $1.key }) {
-            try check(!word.trimmingCharacters(in: .whitespaces).isEmpty, "mmu_token_weights", "a phrase is empty")
-            try check(weight.isFinite && weight > 0, "mmu_token_weights.\(word)", "must be a positive number, not \(weight)")
+        for (phrase, weight) in mmuTokenWeights.sorted(by: { $0.key < $1.key }) {
+            try check(!phrase.trimmingCharacters(in: .whitespaces).isEmpty, "mmu_token_weights", "a phrase is empty")
+            try check(weight.isFinite && weight > 0, "mmu_token_weights.\(phrase)", "must be a positive number, not \(weight)")
         }
         // A batch of the other task would only cost time: none of its gradient reaches the trained weights.
         try check(trainedWeights != .understanding || t2iBatch == 0, "trained_weights",

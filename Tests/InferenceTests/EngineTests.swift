@@ -178,6 +178,10 @@ final class TinyModelFixture {
         try restored.replay(question: "What colour are her eyes?", answer: first)
         #expect(restored.context == start && restored.turns.count == 1)
         #expect(try restored.ask("Is she smiling?", options: options) == second)
+        // A question too long for the context is refused without dropping the transcript.
+        let long = String(repeating: "Is she young and smiling with long hair? ", count: 40)
+        #expect(throws: InferenceError.self) { try restored.ask(long, options: options) }
+        #expect(restored.turns.count == 2)
         // The same model told to keep the turns sees the first one.
         let shared = try fixture.engine.chat(image: image)
         shared.isolatedTurns = false
