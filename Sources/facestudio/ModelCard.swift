@@ -198,7 +198,12 @@ struct ModelCard {
             md += "- Image tokenizer decoder: retrained alone for \(t["steps"] ?? "?") steps on the frozen encoder (codes unchanged), wider and without GroupNorm (`configs/image_tokenizer_decoder.json`).\n"
         }
         if let face = json(runs + "/encoders-ft.json")?["face"] as? [String: Any] {
-            md += "- Face-attribute encoder: fine-tuned from the first one with each attribute's positive term weighted by its rarity (`encoders train --positive-weight-power`, the power in `scripts/make-model.sh`); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)). The unified model reads this encoder's embedding.\n"
+            md += "- Face-attribute encoder: fine-tuned from the first one with each attribute's positive term weighted by its rarity (`encoders train --positive-weight-power`, the power in `scripts/make-model.sh`); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)).\n"
+        }
+        if let face = json(runs + "/encoders-ft2.json")?["face"] as? [String: Any] {
+            md += "- Face-attribute encoder, second fine-tune: a longer run from the first fine-tune, which still underfitted (its balanced accuracy on the train split equalled the test one); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)). The unified model reads it from stage `FACE_FT2_STAGE` of `scripts/make-model.sh` on; it is the one in `Models/`.\n"
+        } else if json(runs + "/encoders-ft.json") != nil {
+            md += "- The unified model reads the fine-tuned encoder's embedding.\n"
         }
         let times = timings()
         if !times.isEmpty {

@@ -18,7 +18,7 @@ import TestSupport
         try #"{"image_size": 16, "bits": 3, "channels": [8, 8, 8], "res_blocks": [0, 0, 0], "groups": 4, "training": {"steps": 2, "batch_size": 4}}"#
             .write(toFile: dir + "/tok.json", atomically: true, encoding: .utf8)
         try run(["tokenizer", "train", "--data", dir + "/data", "--out", dir + "/tok", "--config", dir + "/tok.json", "--eval-images", "0", "--json"])
-        try run(["encoders", "train", "--data", dir + "/data", "--out", dir + "/enc", "--steps", "2", "--batch", "8", "--json"])
+        let encodersReport = try run(["encoders", "train", "--data", dir + "/data", "--out", dir + "/enc", "--steps", "2", "--batch", "8", "--json"])
         let stage = dir + "/stage"
         try FileManager.default.createDirectory(atPath: stage, withIntermediateDirectories: true)
         for d in [dir + "/tok/model", dir + "/enc"] {
@@ -55,11 +55,14 @@ import TestSupport
         #expect(again == out)
 
         let row = dir + "/ablation/alpha_0.01"
+        // The face encoder's fine-tunes are described from their reports, the second one as the shipped encoder.
+        for name in ["encoders-ft.json", "encoders-ft2.json"] { try encodersReport.write(toFile: row + "/" + name, atomically: true, encoding: .utf8) }
         try run(["model", "card", "--model", row + "/model", "--eval", row + "/eval.json", "--config", dir + "/tiny.json",
                  "--runs", row, "--out", dir + "/MODEL_CARD.md"])
         let card = try String(contentsOfFile: dir + "/MODEL_CARD.md", encoding: .utf8)
         #expect(card.contains("generation.attribute_accuracy") && card.contains("understanding.vqa_accuracy"))
         #expect(card.contains("d_model 32, 1 layers"))
+        #expect(card.contains("Face-attribute encoder: fine-tuned from the first one") && card.contains("Face-attribute encoder, second fine-tune"))
     }
 
     @Test func evalRejectsAModelDirectoryThatIsMissing() throws {
