@@ -100,6 +100,18 @@ encoders_job & encoders_pid=$!
 wait $tokenizer_pid
 wait $encoders_pid
 
+# face_finetune NAME FROM RATE STEPS: a weighted fine-tune of FROM's face encoder into $RUNS/NAME
+# (resumable), with its figures in $RUNS/NAME.json.
+face_finetune() {
+    local name=$1 from=$2 rate=$3 steps=$4 out=$RUNS/$1
+    phase "face encoder: $name, weighted fine-tune ($steps steps at $rate)"
+    [ -f "$out/encoder_face.safetensors" ] && return 0
+    local start=(--init-from "$from")
+    [ -f "$out/checkpoint_face.safetensors" ] && start=(--resume)
+    timed "$name" "$BIN" encoders train --data "$DATA" --out "$out" --only face "${start[@]}" \
+        --positive-weight-power 0.5 --learning-rate "$rate" --steps "$steps" --json > "$out.json"
+}
+
 # Plain BCE leaves the face encoder nearly blind to rare attributes (winks, most emotions and
 # actions: it learns "absent"), and the unified model can state only what its embedding carries.
 # A fine-tune from it with each attribute's positive term weighted by its rarity fixes much of
@@ -107,14 +119,8 @@ wait $encoders_pid
 # it started from.
 FACE_ENCODER_DIR=$RUNS/encoders
 if [ -n "$FACE_FT_STEPS" ]; then
+    face_finetune encoders-ft "$FACE_ENCODER_DIR" 5e-4 "$FACE_FT_STEPS"
     FACE_ENCODER_DIR=$RUNS/encoders-ft
-    phase "face encoder: weighted fine-tune ($FACE_FT_STEPS steps)"
-    if [ ! -f "$FACE_ENCODER_DIR/encoder_face.safetensors" ]; then
-        start=(--init-from "$RUNS/encoders")
-        [ -f "$FACE_ENCODER_DIR/checkpoint_face.safetensors" ] && start=(--resume)
-        timed encoders-ft "$BIN" encoders train --data "$DATA" --out "$FACE_ENCODER_DIR" --only face "${start[@]}" \
-            --positive-weight-power 0.5 --learning-rate 5e-4 --steps "$FACE_FT_STEPS" --json > "$RUNS/encoders-ft.json"
-    fi
 fi
 
 # The weighted fine-tune still underfits (its balanced accuracy on the train split is the test
@@ -122,14 +128,8 @@ fi
 # FACE_FT2_STAGE on, through its own copy of $STAGE.
 FACE_ENCODER2_DIR=
 if [ -n "$FACE_FT_STEPS" ] && [ -n "$FACE_FT2_STEPS" ]; then
+    face_finetune encoders-ft2 "$FACE_ENCODER_DIR" 1e-3 "$FACE_FT2_STEPS"
     FACE_ENCODER2_DIR=$RUNS/encoders-ft2
-    phase "face encoder: longer weighted fine-tune ($FACE_FT2_STEPS steps)"
-    if [ ! -f "$FACE_ENCODER2_DIR/encoder_face.safetensors" ]; then
-        start=(--init-from "$FACE_ENCODER_DIR")
-        [ -f "$FACE_ENCODER2_DIR/checkpoint_face.safetensors" ] && start=(--resume)
-        timed encoders-ft2 "$BIN" encoders train --data "$DATA" --out "$FACE_ENCODER2_DIR" --only face "${start[@]}" \
-            --positive-weight-power 0.5 --learning-rate 1e-3 --steps "$FACE_FT2_STEPS" --json > "$RUNS/encoders-ft2.json"
-    fi
 fi
 
 mkdir -p "$STAGE"
