@@ -4,7 +4,7 @@
 # stopped (checkpoints under $RUNS), and a finished phase is skipped, so `make model` can be run
 # again after an interruption, also in a later session.
 #
-#   DATA=data/faces RUNS=runs COUNT=52632 EVAL_LIMIT=300 UNIFIED_STEPS= ABLATION_STEPS=300 scripts/make-model.sh
+#   DATA=data/faces RUNS=runs COUNT=52632 EVAL_LIMIT= UNIFIED_STEPS= ABLATION_STEPS=300 scripts/make-model.sh
 #
 # The two background-friendly phases (tokenizer and encoders) run side by side, one core each.
 set -euo pipefail
@@ -14,10 +14,10 @@ BIN=${BIN:-.build/release/facestudio}
 DATA=${DATA:-data/faces}
 RUNS=${RUNS:-runs}
 COUNT=${COUNT:-52632}          # 50 000 training images + 5% test
-EVAL_LIMIT=${EVAL_LIMIT:-300}  # test images for the generation and understanding figures
+EVAL_LIMIT=${EVAL_LIMIT-}  # test images for the generation and understanding figures (empty: the whole test split)
 CONFIG=${CONFIG:-configs/unified.json}
 # Later stages, in order, each a warm start from the one before (empty: stop after the first).
-CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json configs/unified-stage3.json configs/unified-stage4.json configs/unified-stage5.json configs/unified-stage6.json configs/unified-stage7.json configs/unified-stage8.json configs/unified-stage9.json configs/unified-stage10.json configs/unified-stage11.json configs/unified-stage12.json configs/unified-stage13.json configs/unified-stage14.json configs/unified-stage15.json configs/unified-stage16.json configs/unified-stage17.json configs/unified-stage18.json configs/unified-stage19.json configs/unified-stage20.json configs/unified-stage21.json configs/unified-stage22.json configs/unified-stage23.json}
+CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json configs/unified-stage3.json configs/unified-stage4.json configs/unified-stage5.json configs/unified-stage6.json configs/unified-stage7.json configs/unified-stage8.json configs/unified-stage9.json configs/unified-stage10.json configs/unified-stage11.json configs/unified-stage12.json configs/unified-stage13.json configs/unified-stage14.json configs/unified-stage15.json configs/unified-stage16.json configs/unified-stage17.json configs/unified-stage18.json configs/unified-stage19.json configs/unified-stage20.json configs/unified-stage21.json configs/unified-stage22.json configs/unified-stage23.json configs/unified-stage24.json}
 TOKENIZER_CONFIG=${TOKENIZER_CONFIG:-configs/image_tokenizer.json}
 DECODER_CONFIG=${DECODER_CONFIG:-configs/image_tokenizer_decoder.json}  # empty: keep the first decoder
 DECODER_STEPS=${DECODER_STEPS-9600}  # then resume the decoder to this many steps (empty: do not)
@@ -175,8 +175,8 @@ for continue_config in $CONTINUE_CONFIGS; do
     fi
 done
 
-phase "eval on $EVAL_LIMIT test faces"
-timed eval "$BIN" eval --data "$DATA" --model "$FINAL/model" --limit "$EVAL_LIMIT" --out "$RUNS/eval" --json > /dev/null
+phase "eval on ${EVAL_LIMIT:-all the} test faces"
+timed eval "$BIN" eval --data "$DATA" --model "$FINAL/model" ${EVAL_LIMIT:+--limit "$EVAL_LIMIT"} --out "$RUNS/eval" --json > /dev/null
 
 if [ -n "$ABLATION_STEPS" ]; then
     # The paper's ablation rows (Tab. 3 and 4), each trained from scratch for a short budget;

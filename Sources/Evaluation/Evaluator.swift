@@ -53,12 +53,22 @@ public struct EvalReport: Codable, Sendable {
         public var clipScore: Double
         public var clipScoreReal: Double
         public var secondsPerImage: Double
+        /// The three shares per claim key (attribute or detail field): which facts the judge
+        /// loses on real faces, which the tokenizer loses, and which the unified model loses.
+        public var byClaim: [String: ClaimFigures]?
         enum CodingKeys: String, CodingKey {
-            case images, attributeAccuracy = "attribute_accuracy", claimsChecked = "claims_checked", fd
+            case images, attributeAccuracy = "attribute_accuracy", claimsChecked = "claims_checked", fd, byClaim = "by_claim"
             case attributeAccuracyReal = "attribute_accuracy_real", attributeAccuracyReconstructed = "attribute_accuracy_reconstructed"
             case fdRealBaseline = "fd_real_baseline", fdImages = "fd_images", clipScore = "clip_score"
             case clipScoreReal = "clip_score_real", secondsPerImage = "seconds_per_image"
         }
+    }
+
+    public struct ClaimFigures: Codable, Sendable, Equatable {
+        public var checked: Int
+        public var real: Double
+        public var reconstructed: Double
+        public var generated: Double
     }
 
     public struct Understanding: Codable, Sendable {
@@ -231,24 +241,44 @@ public final class Evaluator {
             for i in 0..<n { images += [realFaces[i], generated[i]] }
             try AtomicFile.write(try PNGCodec.encode(ContactSheet.make(images: images, columns: 8, background: (24, 24, 28))), to: path)
         }
-        func share(_ c: (confirmed: Int, checked: Int)) -> Double { c.checked == 0 ? 0 : Double(c.confirmed) / Double(c.checked) }
-        return .init(images: generated.count, attributeAccuracy: share(onGenerated), claimsChecked: onGenerated.checked,
-                     attributeAccuracyReal: share(onReal), attributeAccuracyReconstructed: share(onReconstructed),
+        // The same records and judge, so every tally has the same keys and counts.
+        var byClaim: [String: EvalReport.ClaimFigures] = [:]
+        for (key, k) in onGenerated.byKey {
+            byClaim[key] = .init(checked: k.checked, real: onReal.share(key), reconstructed: onReconstructed.share(key),
+                                 generated: onGenerated.share(key))
+        }
+        return .init(images: generated.count, attributeAccuracy: onGenerated.share, claimsChecked: onGenerated.checked,
+                     attributeAccuracyReal: onReal.share, attributeAccuracyReconstructed: onReconstructed.share,
                      fd: fd, fdRealBaseline: baseline, fdImages: m, clipScore: clipScore, clipScoreReal: clipReal,
-                     secondsPerImage: seconds / Double(max(generated.count, 1)))
+                     secondsPerImage: seconds / Double(max(generated.count, 1)), byClaim: byClaim)
+    }
+
+    /// Claims checked and confirmed, in all and per claim key.
+    struct Tally {
+        var confirmed = 0, checked = 0
+        var byKey: [String: (confirmed: Int, checked: Int)] = [:]
+        var share: Double { checked == 0 ? 0 : Double(confirmed) / Double(checked) }
+        func share(_ key: String) -> Double {
+            guard let k = byKey[key], k.checked > 0 else { return 0 }
+            return Double(k.confirmed) / Double(k.checked)
+        }
     }
 
     /// How many claims of each record's caption the judge confirms on its face, of those it can check.
-    func claimsConfirmed(_ records: [CaptionRecord], _ predictions: [FacePrediction]) -> (confirmed: Int, checked: Int) {
-        var confirmed = 0, checked = 0
+    func claimsConfirmed(_ records: [CaptionRecord], _ predictions: [FacePrediction]) -> Tally {
+        var tally = Tally()
         for (record, prediction) in zip(records, predictions) {
             for claim in matcher.claims(in: record.caption) {
                 guard let verdict = verify(claim, prediction) else { continue }
-                checked += 1
-                if verdict { confirmed += 1 }
+                tally.checked += 1
+                tally.byKey[claim.key, default: (0, 0)].checked += 1
+                if verdict {
+                    tally.confirmed += 1
+                    tally.byKey[claim.key, default: (0, 0)].confirmed += 1
+                }
             }
         }
-        return (confirmed, checked)
+        return tally
     }
 
     /// The face encoder's predictions and penultimate features for `images`.

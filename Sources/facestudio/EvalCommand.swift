@@ -35,6 +35,12 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Classifier-free guidance weight.")
     var cfg: Float?
 
+    @Option(help: "T0, the annealed confidence noise of the generated faces.")
+    var temperature: Float?
+
+    @Option(help: "Temperature of the softmax the generated faces' codes are drawn from.")
+    var sampleTemperature: Float?
+
     @Option(help: "Directory for eval.json, expert_activation.png, samples.png and answers.jsonl.")
     var out: String?
 
@@ -75,6 +81,8 @@ struct EvalCommand: ParsableCommand {
         options.limit = limit
         options.generate.steps = steps
         if let cfg { options.generate.cfg = cfg }
+        if let temperature { options.generate.temperature = temperature }
+        if let sampleTemperature { options.generate.sampleTemperature = sampleTemperature }
         options.generation = !noGeneration
         options.understanding = !noUnderstanding
         if let out {

@@ -36,6 +36,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "T0, the annealed confidence noise.")
     var temperature: Float = 4.5
 
+    @Option(help: "Temperature of the softmax the codes are drawn from (below 1: safer, less varied faces).")
+    var sampleTemperature: Float = 1
+
     @Option(help: "Mask schedule: cosine or linear.")
     var schedule: String = "cosine"
 
@@ -54,6 +57,7 @@ struct GenerateCommand: ParsableCommand {
         var steps: Int
         var cfg: Float
         var temperature: Float
+        var sample_temperature: Float
         var out: String
         var seconds: Double
         var prompt_truncated: Bool
@@ -71,6 +75,7 @@ struct GenerateCommand: ParsableCommand {
         let engine = try common.engine()
         var options = GenerateOptions()
         options.seed = seed; options.steps = steps; options.cfg = cfg; options.temperature = temperature
+        options.sampleTemperature = sampleTemperature
         options.schedule = schedule
         options.previews = frames != nil
         if let frames { try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true) }
@@ -92,7 +97,7 @@ struct GenerateCommand: ParsableCommand {
         }
         let unknown = engine.unknownWords(in: prompt).map(\.word)
         if common.json {
-            try printJSON(Report(prompt: prompt, seed: seed, steps: steps, cfg: cfg, temperature: temperature, out: out,
+            try printJSON(Report(prompt: prompt, seed: seed, steps: steps, cfg: cfg, temperature: temperature, sample_temperature: sampleTemperature, out: out,
                                  seconds: result.seconds, prompt_truncated: result.promptTruncated, unknown_words: unknown,
                                  revealed_per_step: result.revealedPerStep,
                                  t2i_expert_frequencies: result.routing.map { $0.layers.map(\.frequencies) }))

@@ -135,6 +135,14 @@ struct ModelCard {
             }
             md += "\n"
         }
+        if let byClaim = report.generation?.byClaim, !byClaim.isEmpty {
+            md += "### Generated faces by claim\n\nThe caption claims about each attribute or detail, confirmed by the judge on the real faces, on them after a tokenizer round trip, and on the generated faces (weakest generated first): the first gap is the tokenizer's, the second the unified model's.\n\n"
+            md += "| claim key | claims | real | round trip | generated |\n| --- | --- | --- | --- | --- |\n"
+            for (key, k) in byClaim.sorted(by: { ($0.value.generated, $0.key) < ($1.value.generated, $1.key) }) {
+                md += "| \(key) | \(k.checked) | " + [k.real, k.reconstructed, k.generated].map { String(format: "%.2f", $0) }.joined(separator: " | ") + " |\n"
+            }
+            md += "\n"
+        }
         md += "## Expert activation\n\n![expert activation per layer](expert_activation.png)\n\n"
 
         md += "## Model\n\n"

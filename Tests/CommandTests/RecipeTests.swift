@@ -62,6 +62,8 @@ import TestSupport
         let card = try String(contentsOfFile: dir + "/MODEL_CARD.md", encoding: .utf8)
         #expect(card.contains("generation.attribute_accuracy") && card.contains("understanding.vqa_accuracy"))
         #expect(card.contains("d_model 32, 1 layers"))
+        // The ablation row's eval generated faces, so the card breaks its claims down by key.
+        #expect(card.contains("### Generated faces by claim") && card.contains("| claim key | claims | real | round trip | generated |"))
         #expect(card.contains("Face-attribute encoder: fine-tuned from the first one") && card.contains("Face-attribute encoder, second fine-tune"))
     }
 

@@ -56,6 +56,15 @@ import Inference
         #expect(g.images == 4 && g.claimsChecked > 0)
         #expect((0...1).contains(g.attributeAccuracy))
         #expect([g.attributeAccuracyReal, g.attributeAccuracyReconstructed].allSatisfy { $0.map { (0...1).contains($0) } == true })
+        // The per-key breakdown regroups the same claims: counts add up, weighted shares agree.
+        let byClaim = try #require(g.byClaim)
+        #expect(byClaim.values.map(\.checked).reduce(0, +) == g.claimsChecked)
+        func weighted(_ share: (EvalReport.ClaimFigures) -> Double) -> Double {
+            byClaim.values.map { share($0) * Double($0.checked) }.reduce(0, +) / Double(g.claimsChecked)
+        }
+        #expect(abs(weighted(\.generated) - g.attributeAccuracy) < 1e-9)
+        #expect(abs(weighted(\.real) - g.attributeAccuracyReal!) < 1e-9)
+        #expect(abs(weighted(\.reconstructed) - g.attributeAccuracyReconstructed!) < 1e-9)
         #expect(g.fd >= 0 && g.fdRealBaseline >= 0 && g.fd.isFinite)
         #expect((-100...100).contains(g.clipScore))
         #expect(u.captions == 4 && u.questions >= 4 * 7)

@@ -52,6 +52,22 @@ import Tensor
         #expect(a.1 != c.1)
     }
 
+    @Test func aColdSampleTemperaturePicksEachSlotsLikeliestCode() {
+        var options = GenerateOptions()
+        options.steps = 1
+        var logitRNG = RNG(seed: 11)
+        let slots = 32, codebook = 16
+        let logits = (0..<(slots * codebook)).map { _ in logitRNG.normal() * 2 }
+        let argmax = (0..<slots).map { n in (0..<codebook).max { logits[n * codebook + $0] < logits[n * codebook + $1] }! }
+        options.sampleTemperature = 0.01
+        var cold = MaskGITState(slots: slots, codebook: codebook, seed: 5)
+        #expect(cold.step(0, of: 1, logits: logits, options: options).codes == argmax)
+        // At temperature 1 the same draws stray from the argmax somewhere.
+        options.sampleTemperature = 1
+        var warm = MaskGITState(slots: slots, codebook: codebook, seed: 5)
+        #expect(warm.step(0, of: 1, logits: logits, options: options).codes != argmax)
+    }
+
     @Test func badOptionsAreRefused() {
         var o = GenerateOptions()
         o.steps = 0
@@ -59,6 +75,8 @@ import Tensor
         o = GenerateOptions(); o.cfg = -1
         #expect(throws: InferenceError.self) { try o.validate() }
         o = GenerateOptions(); o.temperature = .nan
+        #expect(throws: InferenceError.self) { try o.validate() }
+        o = GenerateOptions(); o.sampleTemperature = 0
         #expect(throws: InferenceError.self) { try o.validate() }
     }
 }
