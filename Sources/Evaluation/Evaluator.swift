@@ -150,6 +150,7 @@ public final class Evaluator {
     let dataDirectory: String
     let encoders: ImageEncoders
     let matcher = PhraseMatcher.shared
+    let claimJudge: ClaimJudge
     private var activation = ActivationCounter()
 
     public init(engine: Engine, dataDirectory: String) throws {
@@ -159,6 +160,7 @@ public final class Evaluator {
         self.engine = engine
         self.dataDirectory = dataDirectory
         self.encoders = encoders
+        claimJudge = ClaimJudge(encoders: encoders)
     }
 
     public func run(_ options: EvalOptions, progress: @escaping EvalProgress = { _, _, _ in }) throws -> EvalReport {
@@ -219,14 +221,13 @@ public final class Evaluator {
         }
         // Judge the generated faces against what their prompts claim, and the real faces (as
         // they are and through the tokenizer) for the ceilings.
-        let judged = try judge(generated)
-        let onGenerated = claimsConfirmed(records, judged.predictions)
+        let judged = try claimJudge.judge(generated)
+        let onGenerated = claimJudge.claimsConfirmed(records, judged.predictions)
         let realFaces = try records.map { try readImage($0.image) }
-        let onReal = claimsConfirmed(records, try judge(realFaces).predictions)
-        let reconstructed = try engine.directory.imageTokenizer.decode(try engine.directory.imageTokenizer.encode(realFaces))
-        let onReconstructed = claimsConfirmed(records, try judge(reconstructed).predictions)
+        let ceiling = try claimJudge.ceilings(records, realFaces: realFaces, tokenizer: engine.directory.imageTokenizer)
+        let onReal = ceiling.real, onReconstructed = ceiling.reconstructed
         // Fréchet distance: generated vs the real test images, beside two disjoint real halves.
-        let real = try judge(try allTest.map { try readImage($0.image) })
+        let real = try claimJudge.judge(try allTest.map { try readImage($0.image) })
         let m = min(generated.count, allTest.count / 2)
         guard m >= 2 else { throw EvaluationError("generation needs at least 2 images for the Fréchet distance") }
         let dim = encoders.face.config.embedDim
@@ -251,65 +252,6 @@ public final class Evaluator {
                      attributeAccuracyReal: onReal.share, attributeAccuracyReconstructed: onReconstructed.share,
                      fd: fd, fdRealBaseline: baseline, fdImages: m, clipScore: clipScore, clipScoreReal: clipReal,
                      secondsPerImage: seconds / Double(max(generated.count, 1)), byClaim: byClaim)
-    }
-
-    /// Claims checked and confirmed, in all and per claim key.
-    struct Tally {
-        var confirmed = 0, checked = 0
-        var byKey: [String: (confirmed: Int, checked: Int)] = [:]
-        var share: Double { checked == 0 ? 0 : Double(confirmed) / Double(checked) }
-        func share(_ key: String) -> Double {
-            guard let k = byKey[key], k.checked > 0 else { return 0 }
-            return Double(k.confirmed) / Double(k.checked)
-        }
-    }
-
-    /// How many claims of each record's caption the judge confirms on its face, of those it can check.
-    func claimsConfirmed(_ records: [CaptionRecord], _ predictions: [FacePrediction]) -> Tally {
-        var tally = Tally()
-        for (record, prediction) in zip(records, predictions) {
-            for claim in matcher.claims(in: record.caption) {
-                guard let verdict = verify(claim, prediction) else { continue }
-                tally.checked += 1
-                tally.byKey[claim.key, default: (0, 0)].checked += 1
-                if verdict {
-                    tally.confirmed += 1
-                    tally.byKey[claim.key, default: (0, 0)].confirmed += 1
-                }
-            }
-        }
-        return tally
-    }
-
-    /// The face encoder's predictions and penultimate features for `images`.
-    func judge(_ images: [RGBImage]) throws -> (predictions: [FacePrediction], features: [Float]) {
-        var predictions: [FacePrediction] = [], features: [Float] = []
-        let side = encoders.config.imageSize
-        for start in stride(from: 0, to: images.count, by: 100) {
-            let chunk = images[start..<min(start + 100, images.count)].map {
-                $0.width == side && $0.height == side ? $0 : ImageOps.resize($0, width: side, height: side)
-            }
-            let x = try ImageTensor.tensor(from: chunk, side: side)
-            predictions += encoders.face.predict(x)
-            features += GradMode.withoutGrad { encoders.face.embedding(x) }.values
-        }
-        return (predictions, features)
-    }
-
-    /// Whether the judge sees `claim` in a face (nil: the judge has no head for it).
-    func verify(_ claim: Claim, _ p: FacePrediction) -> Bool? {
-        let config = encoders.face.config
-        switch claim {
-        case .present(let a), .absent(let a):
-            guard let i = config.attributes.firstIndex(of: a.name) else { return nil }
-            let present = p.attributeProbabilities[i] >= 0.5
-            if case .present = claim { return present }
-            return !present
-        case .detail(let field, let value):
-            guard let d = config.details.firstIndex(where: { $0.field == field.rawValue }),
-                  let v = config.details[d].values.firstIndex(of: value) else { return nil }
-            return p.details[d] == v
-        }
     }
 
     /// 100 × mean cosine similarity of CLIP image and caption embeddings.

@@ -5,6 +5,8 @@ import Tensor
 import Imaging
 import FaceModel
 import Training
+import FaceData
+import Evaluation
 
 /// `facestudio tokenizer …`: train, evaluate and run the LFQ image tokenizer.
 struct TokenizerCommand: ParsableCommand {
@@ -193,8 +195,46 @@ extension TokenizerCommand {
         @Option(help: "Also write a PNG of originals (odd rows) above their reconstructions (even rows).")
         var sheet: String?
 
-        @Flag(help: "Print JSON: {\"psnr_db\", \"codebook_usage\", \"perplexity\", …}.")
+        @Option(help: "Also judge the round trips with the face-attribute encoder in this directory (e.g. Models): the caption claims it confirms on the real faces and on their reconstructions, in all and per attribute.")
+        var judge: String?
+
+        @Flag(help: "Print JSON: {\"psnr_db\", \"codebook_usage\", \"perplexity\", …; with --judge \"claims\"}.")
         var json = false
+
+        /// The judge's verdicts: the claims of the split's captions confirmed on the real faces and
+        /// on their reconstructions (the ceiling of a model that generates through this tokenizer).
+        struct Claims: Encodable {
+            var checked: Int
+            var real: Double
+            var reconstructed: Double
+            var by_claim: [String: [String: Double]]
+        }
+
+        struct JudgedReport: Encodable {
+            var evaluation: TokenizerEvaluation
+            var claims: Claims
+            enum Keys: String, CodingKey { case claims }
+            // The evaluation's own keys, then "claims" beside them.
+            func encode(to encoder: Encoder) throws {
+                try evaluation.encode(to: encoder)
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(claims, forKey: .claims)
+            }
+        }
+
+        func judgeClaims(_ tokenizer: ImageTokenizer, directory: String) throws -> Claims {
+            let encoders = try ImageEncoders.load(directory: directory)
+            let records = try FaceDataset.loadCaptions(directory: data).filter { $0.split == split }.prefix(limit ?? .max)
+            let faces = try records.map { record in
+                do { return try PNGCodec.read(path: data + "/" + record.image) } catch { throw ValidationError("\(data)/\(record.image): \(error)") }
+            }
+            let (real, reconstructed) = try ClaimJudge(encoders: encoders).ceilings(Array(records), realFaces: faces, tokenizer: tokenizer)
+            var byClaim: [String: [String: Double]] = [:]
+            for (key, k) in real.byKey {
+                byClaim[key] = ["checked": Double(k.checked), "real": real.share(key), "reconstructed": reconstructed.share(key)]
+            }
+            return Claims(checked: real.checked, real: real.share, reconstructed: reconstructed.share, by_claim: byClaim)
+        }
 
         func run() throws {
             let tokenizer = try loadTokenizer(model)
@@ -211,11 +251,16 @@ extension TokenizerCommand {
                 }
                 try PNGCodec.write(ContactSheet.make(images: cells, columns: columns, cellScale: 2), to: sheet)
             }
+            let claims = try judge.map { try judgeClaims(tokenizer, directory: $0) }
             if json {
-                try printJSON(e)
+                if let claims { try printJSON(JudgedReport(evaluation: e, claims: claims)) } else { try printJSON(e) }
             } else {
                 print(String(format: "%d images: PSNR %.2f dB, codebook usage %.3f (%d codes), perplexity %.1f",
                              e.images, e.psnrDB, e.codebookUsage, Int((e.codebookUsage * Double(e.codebookSize)).rounded()), e.perplexity))
+                if let claims {
+                    print(String(format: "%d caption claims confirmed by the face encoder: %.3f on the real faces, %.3f after the round trip",
+                                 claims.checked, claims.real, claims.reconstructed))
+                }
             }
         }
     }

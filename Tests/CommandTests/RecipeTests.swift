@@ -26,6 +26,13 @@ import TestSupport
                 try FileManager.default.copyItem(atPath: d + "/" + f, toPath: stage + "/" + f)
             }
         }
+        // The tokenizer's round trips judged by the face encoder: the claims regroup by key.
+        let judged = try #require(try JSONSerialization.jsonObject(with: Data(try run(["tokenizer", "eval", "--data", dir + "/data", "--model", stage,
+                                                                                     "--judge", stage, "--json"]).utf8)) as? [String: Any])
+        let claims = try #require(judged["claims"] as? [String: Any]), byClaim = try #require(claims["by_claim"] as? [String: [String: Double]])
+        #expect(judged["psnr_db"] is Double && (claims["checked"] as? Int ?? 0) > 0)
+        #expect(Int(byClaim.values.map { $0["checked"]! }.reduce(0, +)) == claims["checked"] as? Int)
+        #expect([claims["real"], claims["reconstructed"]].allSatisfy { ($0 as? Double).map { (0...1).contains($0) } == true })
         try #"""
         {"layers": 1, "d_model": 32, "image_tokens": 16, "image_codebook_size": 8, "heads": 2, "rotary_dims": 8, "expert_hidden": 32, "routed_experts": 4, "text_vocab_size": 300,
          "max_prompt_tokens": 24, "max_sequence_length": 160, "resampler_dim": 16, "resampler_heads": 2, "resampler_depth": 1,

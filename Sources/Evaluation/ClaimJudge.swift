@@ -1,0 +1,87 @@
+import Foundation
+import Tensor
+import Imaging
+import FaceData
+import FaceModel
+
+/// The face-attribute encoder as a judge of faces against the claims of their captions: eval
+/// checks generated faces with it, and `tokenizer eval --judge` checks a tokenizer's round trips.
+public struct ClaimJudge {
+    let encoders: ImageEncoders
+    let matcher = PhraseMatcher.shared
+
+    public init(encoders: ImageEncoders) { self.encoders = encoders }
+
+    /// Claims checked and confirmed, in all and per claim key.
+    public struct Tally: Sendable {
+        public var confirmed = 0, checked = 0
+        public var byKey: [String: (confirmed: Int, checked: Int)] = [:]
+        public var share: Double { checked == 0 ? 0 : Double(confirmed) / Double(checked) }
+        public func share(_ key: String) -> Double {
+            guard let k = byKey[key], k.checked > 0 else { return 0 }
+            return Double(k.confirmed) / Double(k.checked)
+        }
+    }
+
+    /// How many claims of each record's caption the judge confirms on its face, of those it can check.
+    public func claimsConfirmed(_ records: [CaptionRecord], _ predictions: [FacePrediction]) -> Tally {
+        var tally = Tally()
+        for (record, prediction) in zip(records, predictions) {
+            for claim in matcher.claims(in: record.caption) {
+                guard let verdict = verify(claim, prediction) else { continue }
+                tally.checked += 1
+                tally.byKey[claim.key, default: (0, 0)].checked += 1
+                if verdict {
+                    tally.confirmed += 1
+                    tally.byKey[claim.key, default: (0, 0)].confirmed += 1
+                }
+            }
+        }
+        return tally
+    }
+
+    /// The face encoder's predictions and penultimate features for `images`.
+    public func judge(_ images: [RGBImage]) throws -> (predictions: [FacePrediction], features: [Float]) {
+        var predictions: [FacePrediction] = [], features: [Float] = []
+        let side = encoders.config.imageSize
+        for start in stride(from: 0, to: images.count, by: 100) {
+            let chunk = images[start..<min(start + 100, images.count)].map {
+                $0.width == side && $0.height == side ? $0 : ImageOps.resize($0, width: side, height: side)
+            }
+            let x = try ImageTensor.tensor(from: chunk, side: side)
+            predictions += encoders.face.predict(x)
+            features += GradMode.withoutGrad { encoders.face.embedding(x) }.values
+        }
+        return (predictions, features)
+    }
+
+    /// Whether the judge sees `claim` in a face (nil: the judge has no head for it).
+    func verify(_ claim: Claim, _ p: FacePrediction) -> Bool? {
+        let config = encoders.face.config
+        switch claim {
+        case .present(let a), .absent(let a):
+            guard let i = config.attributes.firstIndex(of: a.name) else { return nil }
+            let present = p.attributeProbabilities[i] >= 0.5
+            if case .present = claim { return present }
+            return !present
+        case .detail(let field, let value):
+            guard let d = config.details.firstIndex(where: { $0.field == field.rawValue }),
+                  let v = config.details[d].values.firstIndex(of: value) else { return nil }
+            return p.details[d] == v
+        }
+    }
+
+    /// The claims confirmed on the real faces and on their round trips through `tokenizer`:
+    /// what the judge, and the judge with this tokenizer's detail, can confirm at best.
+    public func ceilings(_ records: [CaptionRecord], realFaces: [RGBImage], tokenizer: ImageTokenizer) throws
+        -> (real: Tally, reconstructed: Tally) {
+        let real = claimsConfirmed(records, try judge(realFaces).predictions)
+        var reconstructed: [RGBImage] = []
+        // In chunks: the tokenizer's activations for a whole split at once would be large.
+        for start in stride(from: 0, to: realFaces.count, by: 100) {
+            let chunk = Array(realFaces[start..<min(start + 100, realFaces.count)])
+            reconstructed += try tokenizer.decode(try tokenizer.encode(chunk))
+        }
+        return (real, claimsConfirmed(records, try judge(reconstructed).predictions))
+    }
+}
