@@ -71,17 +71,10 @@ public struct ClaimJudge {
         }
     }
 
-    /// The claims confirmed on the real faces and on their round trips through `tokenizer`:
+    /// The claims confirmed on the real faces and on their tokenizer round trips (same order):
     /// what the judge, and the judge with this tokenizer's detail, can confirm at best.
-    public func ceilings(_ records: [CaptionRecord], realFaces: [RGBImage], tokenizer: ImageTokenizer) throws
+    public func ceilings(_ records: [CaptionRecord], realFaces: [RGBImage], reconstructed: [RGBImage]) throws
         -> (real: Tally, reconstructed: Tally) {
-        let real = claimsConfirmed(records, try judge(realFaces).predictions)
-        var reconstructed: [RGBImage] = []
-        // In chunks: the tokenizer's activations for a whole split at once would be large.
-        for start in stride(from: 0, to: realFaces.count, by: 100) {
-            let chunk = Array(realFaces[start..<min(start + 100, realFaces.count)])
-            reconstructed += try tokenizer.decode(try tokenizer.encode(chunk))
-        }
-        return (real, claimsConfirmed(records, try judge(reconstructed).predictions))
+        (claimsConfirmed(records, try judge(realFaces).predictions), claimsConfirmed(records, try judge(reconstructed).predictions))
     }
 }

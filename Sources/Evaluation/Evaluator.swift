@@ -224,7 +224,8 @@ public final class Evaluator {
         let judged = try claimJudge.judge(generated)
         let onGenerated = claimJudge.claimsConfirmed(records, judged.predictions)
         let realFaces = try records.map { try readImage($0.image) }
-        let ceiling = try claimJudge.ceilings(records, realFaces: realFaces, tokenizer: engine.directory.imageTokenizer)
+        let reconstructed = try engine.directory.imageTokenizer.decode(try engine.directory.imageTokenizer.encode(realFaces))
+        let ceiling = try claimJudge.ceilings(records, realFaces: realFaces, reconstructed: reconstructed)
         let onReal = ceiling.real, onReconstructed = ceiling.reconstructed
         // Fréchet distance: generated vs the real test images, beside two disjoint real halves.
         let real = try claimJudge.judge(try allTest.map { try readImage($0.image) })

@@ -204,10 +204,11 @@ extension TokenizerCommand {
         /// The judge's verdicts: the claims of the split's captions confirmed on the real faces and
         /// on their reconstructions (the ceiling of a model that generates through this tokenizer).
         struct Claims: Encodable {
+            struct Key: Encodable { var checked: Int, real: Double, reconstructed: Double }
             var checked: Int
             var real: Double
             var reconstructed: Double
-            var by_claim: [String: [String: Double]]
+            var by_claim: [String: Key]
         }
 
         struct JudgedReport: Encodable {
@@ -222,22 +223,22 @@ extension TokenizerCommand {
             }
         }
 
-        func judgeClaims(_ tokenizer: ImageTokenizer, directory: String) throws -> Claims {
-            let encoders = try ImageEncoders.load(directory: directory)
-            let records = try FaceDataset.loadCaptions(directory: data).filter { $0.split == split }.prefix(limit ?? .max)
-            let faces = try records.map { record in
-                do { return try PNGCodec.read(path: data + "/" + record.image) } catch { throw ValidationError("\(data)/\(record.image): \(error)") }
-            }
-            let (real, reconstructed) = try ClaimJudge(encoders: encoders).ceilings(Array(records), realFaces: faces, tokenizer: tokenizer)
-            var byClaim: [String: [String: Double]] = [:]
+        /// Judges the round trips the evaluation already made, against the captions of their images.
+        static func judgeClaims(_ judge: ClaimJudge, data: String, images: TokenizerImageSet, reconstructed: [RGBImage]) throws -> Claims {
+            let byID = Dictionary(try FaceDataset.loadCaptions(directory: data).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let records = images.ids.compactMap { byID[$0] }
+            let (real, roundTrip) = try judge.ceilings(records, realFaces: (0..<images.count).map(images.image), reconstructed: reconstructed)
+            var byClaim: [String: Claims.Key] = [:]
             for (key, k) in real.byKey {
-                byClaim[key] = ["checked": Double(k.checked), "real": real.share(key), "reconstructed": reconstructed.share(key)]
+                byClaim[key] = .init(checked: k.checked, real: real.share(key), reconstructed: roundTrip.share(key))
             }
-            return Claims(checked: real.checked, real: real.share, reconstructed: reconstructed.share, by_claim: byClaim)
+            return Claims(checked: real.checked, real: real.share, reconstructed: roundTrip.share, by_claim: byClaim)
         }
 
         func run() throws {
             let tokenizer = try loadTokenizer(model)
+            // Loaded first, so a wrong --judge fails before the evaluation's work.
+            let claimJudge = try judge.map { ClaimJudge(encoders: try ImageEncoders.load(directory: $0)) }
             let images = try TokenizerImageSet.load(dataDirectory: data, split: split, side: tokenizer.config.imageSize, limit: limit)
             let progress = ProgressLine(label: "eval", total: images.count, unit: "img", enabled: !json)
             let (e, reconstructions) = try TokenizerEvaluation.evaluate(tokenizer: tokenizer, images: images) { progress.update($0) }
@@ -251,7 +252,7 @@ extension TokenizerCommand {
                 }
                 try PNGCodec.write(ContactSheet.make(images: cells, columns: columns, cellScale: 2), to: sheet)
             }
-            let claims = try judge.map { try judgeClaims(tokenizer, directory: $0) }
+            let claims = try claimJudge.map { try Self.judgeClaims($0, data: data, images: images, reconstructed: reconstructions) }
             if json {
                 if let claims { try printJSON(JudgedReport(evaluation: e, claims: claims)) } else { try printJSON(e) }
             } else {
