@@ -17,15 +17,16 @@ COUNT=${COUNT:-52632}          # 50 000 training images + 5% test
 EVAL_LIMIT=${EVAL_LIMIT-}  # test images for the generation and understanding figures (empty: the whole test split)
 CONFIG=${CONFIG:-configs/unified.json}
 # Later stages, in order, each a warm start from the one before (empty: stop after the first).
-CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json configs/unified-stage3.json configs/unified-stage4.json configs/unified-stage5.json configs/unified-stage6.json configs/unified-stage7.json configs/unified-stage8.json configs/unified-stage9.json configs/unified-stage10.json configs/unified-stage11.json configs/unified-stage12.json configs/unified-stage13.json configs/unified-stage14.json configs/unified-stage15.json configs/unified-stage16.json configs/unified-stage17.json configs/unified-stage18.json configs/unified-stage19.json configs/unified-stage20.json configs/unified-stage21.json configs/unified-stage22.json configs/unified-stage23.json configs/unified-stage24.json}
+CONTINUE_CONFIGS=${CONTINUE_CONFIGS-configs/unified-continue.json configs/unified-stage3.json configs/unified-stage4.json configs/unified-stage5.json configs/unified-stage6.json configs/unified-stage7.json configs/unified-stage8.json configs/unified-stage9.json configs/unified-stage10.json configs/unified-stage11.json configs/unified-stage12.json configs/unified-stage13.json configs/unified-stage14.json configs/unified-stage15.json configs/unified-stage16.json configs/unified-stage17.json configs/unified-stage18.json configs/unified-stage19.json configs/unified-stage20.json configs/unified-stage21.json configs/unified-stage22.json configs/unified-stage23.json configs/unified-stage24.json configs/unified-stage25.json}
 TOKENIZER_CONFIG=${TOKENIZER_CONFIG:-configs/image_tokenizer.json}
 DECODER_CONFIG=${DECODER_CONFIG:-configs/image_tokenizer_decoder.json}  # empty: keep the first decoder
 DECODER_STEPS=${DECODER_STEPS-9600}  # then resume the decoder to this many steps (empty: do not)
 ANNEAL_CONFIG=${ANNEAL_CONFIG-configs/image_tokenizer_decoder_anneal.json}  # then a low-rate warm start (empty: none)
 FACE_STEPS=${FACE_STEPS:-4500}
 FACE_FT_STEPS=${FACE_FT_STEPS-1000}  # then a fine-tune weighting rare attributes (empty: none)
-FACE_FT2_STEPS=${FACE_FT2_STEPS-6000}  # then a longer one from it, which stages FACE_FT2_STAGE on read (empty: none)
-FACE_FT2_STAGE=${FACE_FT2_STAGE:-23}
+# Then longer fine-tunes, each from the one before, as STEPS:STAGE: the unified model reads the
+# k-th (encoders-ft<k+1>) from stage STAGE on (empty: none).
+FACE_LATER_FTS=${FACE_LATER_FTS-6000:23 8000:25}
 ABLATION_STEPS=${ABLATION_STEPS-300}  # training steps per ablation row; empty: no ablations
 ABLATION_LIMIT=${ABLATION_LIMIT:-50}  # test faces each row is measured on
 STAGE=$RUNS/stage              # image tokenizer + encoders, what `train` reads
@@ -124,12 +125,17 @@ if [ -n "$FACE_FT_STEPS" ]; then
 fi
 
 # The weighted fine-tune still underfits (its balanced accuracy on the train split is the test
-# one: happy 0.67, neutral 0.64), so a longer run from it; the unified model reads it from stage
-# FACE_FT2_STAGE on, through its own copy of $STAGE.
-FACE_ENCODER2_DIR=
-if [ -n "$FACE_FT_STEPS" ] && [ -n "$FACE_FT2_STEPS" ]; then
-    face_finetune encoders-ft2 "$FACE_ENCODER_DIR" 1e-3 "$FACE_FT2_STEPS"
-    FACE_ENCODER2_DIR=$RUNS/encoders-ft2
+# one: happy 0.67, neutral 0.64), and so did the next, so longer runs from it, each from the one
+# before (FACE_LATER_FTS).
+LATER_FACE_ENCODERS=()  # "STAGE DIR" of each later fine-tune
+if [ -n "$FACE_FT_STEPS" ]; then
+    previous=$FACE_ENCODER_DIR k=1
+    for entry in $FACE_LATER_FTS; do
+        k=$((k + 1))
+        face_finetune "encoders-ft$k" "$previous" 1e-3 "${entry%%:*}"
+        previous=$RUNS/encoders-ft$k
+        LATER_FACE_ENCODERS+=("${entry##*:} $previous")
+    done
 fi
 
 mkdir -p "$STAGE"
@@ -140,13 +146,18 @@ TOKENIZER_MODEL=$RUNS/tokenizer/model
 cp "$TOKENIZER_MODEL"/image_tokenizer* "$STAGE"/
 cp "$RUNS"/encoders/encoder_config.json "$RUNS"/encoders/encoder_tokenizer.json \
    "$RUNS"/encoders/encoder_clip.safetensors "$FACE_ENCODER_DIR"/encoder_face.safetensors "$STAGE"/
-STAGE2=$STAGE
-if [ -n "$FACE_ENCODER2_DIR" ]; then
-    STAGE2=$RUNS/stage-ft2
-    mkdir -p "$STAGE2"
-    cp "$STAGE"/* "$STAGE2"/
-    cp "$FACE_ENCODER2_DIR"/encoder_face.safetensors "$STAGE2"/
-fi
+# stage_for_encoder DIR: a copy of $STAGE with DIR's face encoder, as `train --image-tokenizer` reads it.
+stage_for_encoder() {
+    local dir=$RUNS/stage-${1##*encoders-}
+    mkdir -p "$dir"
+    cp "$STAGE"/* "$dir"/
+    cp "$1"/encoder_face.safetensors "$dir"/
+    echo "$dir"
+}
+STAGE_DIRS=()  # "STAGE DIR": from stage STAGE on, train reads DIR
+for entry in "${LATER_FACE_ENCODERS[@]}"; do
+    STAGE_DIRS+=("${entry%% *} $(stage_for_encoder "${entry#* }")")
+done
 
 phase "unified model ($CONFIG)"
 if [ ! -f "$RUNS/unified/model/model.safetensors" ]; then
@@ -170,7 +181,8 @@ for continue_config in $CONTINUE_CONFIGS; do
             [ -e "$FINAL/$cache" ] || ln -f "$RUNS/unified/$cache" "$FINAL/$cache"
         done
         if [ -e "$FINAL/checkpoint.safetensors" ]; then start=(--resume); else start=(--init "$PREVIOUS/checkpoint.safetensors"); fi
-        encoders=$STAGE; [ "$stage" -ge "$FACE_FT2_STAGE" ] && encoders=$STAGE2
+        encoders=$STAGE
+        for entry in "${STAGE_DIRS[@]}"; do [ "$stage" -ge "${entry%% *}" ] && encoders=${entry#* }; done
         timed "unified-$stage" "$BIN" train --data "$DATA" --config "$continue_config" --out "$FINAL" --image-tokenizer "$encoders" "${start[@]}"
     fi
 done

@@ -20,6 +20,11 @@ public struct TokenizerTrainConfig: Codable, Equatable, Sendable {
     /// Weight of the image-gradient term: L1 between horizontal and vertical pixel differences
     /// of reconstruction and original (sharpens edges; 0 turns it off).
     public var gradientLossWeight: Float = 0
+    /// Extra weight of the face's features in the reconstruction loss: the per-pixel weight is
+    /// 1 + feature_weight × a Gaussian around the eyes, brows, nose and mouth (`featureWeights`),
+    /// normalised to mean 1; 0 is the plain loss. An area-weighted loss spends the codes on
+    /// background and hair, and blurs the few pixels that carry an expression.
+    public var featureWeight: Float = 0
     /// Mirror half of the training images left–right (faces are close to symmetric).
     public var flipAugment: Bool = true
     public var checkpointEvery: Int = 200
@@ -33,7 +38,7 @@ public struct TokenizerTrainConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case steps, batchSize = "batch_size", learningRate = "learning_rate", minLearningRateRatio = "min_learning_rate_ratio"
         case warmupSteps = "warmup_steps", weightDecay = "weight_decay", beta2, clipNorm = "clip_norm"
-        case reconstruction, gradientLossWeight = "gradient_loss_weight", flipAugment = "flip_augment"
+        case reconstruction, gradientLossWeight = "gradient_loss_weight", featureWeight = "feature_weight", flipAugment = "flip_augment"
         case checkpointEvery = "checkpoint_every", logEvery = "log_every", seed
     }
 
@@ -51,6 +56,7 @@ public struct TokenizerTrainConfig: Codable, Equatable, Sendable {
         clipNorm = try v(.clipNorm, d.clipNorm)
         reconstruction = try v(.reconstruction, d.reconstruction)
         gradientLossWeight = try v(.gradientLossWeight, d.gradientLossWeight)
+        featureWeight = try v(.featureWeight, d.featureWeight)
         flipAugment = try v(.flipAugment, d.flipAugment)
         checkpointEvery = try v(.checkpointEvery, d.checkpointEvery)
         logEvery = try v(.logEvery, d.logEvery)
@@ -70,6 +76,7 @@ public struct TokenizerTrainConfig: Codable, Equatable, Sendable {
         try check(beta2 > 0 && beta2 < 1, "beta2", "must be in (0, 1)")
         try check(clipNorm > 0, "clip_norm", "must be positive")
         try check(gradientLossWeight >= 0, "gradient_loss_weight", "must not be negative")
+        try check(featureWeight >= 0, "feature_weight", "must not be negative")
         try check(checkpointEvery > 0, "checkpoint_every", "must be positive")
         try check(logEvery > 0, "log_every", "must be positive")
     }
@@ -232,12 +239,8 @@ public enum TokenizerLoss {
         let z = frozenEncoder ? GradMode.withoutGrad { tokenizer.encodeLatents(x) } : tokenizer.encodeLatents(x)
         let q = LFQ.quantize(z)
         let y = tokenizer.decodeLatents(q)
-        let diff = y - x
-        let mse = GradMode.withoutGrad { diff.square().mean().item }
-        var reconstruction = config.reconstruction == .l2 ? diff.square().mean() : diff.abs().mean()
-        if config.gradientLossWeight > 0 {
-            reconstruction = reconstruction + imageGradientL1(y, x) * config.gradientLossWeight
-        }
+        let mse = GradMode.withoutGrad { (y - x).square().mean().item }
+        let reconstruction = reconstructionLoss(y, x, config: config)
         func lfqLosses() -> LFQ.Losses {
             LFQ.losses(z: z, q: q, beta: m.commitmentBeta, temperature: m.entropyTemperature, codebookEntropy: m.codebookEntropy)
         }
@@ -248,6 +251,32 @@ public enum TokenizerLoss {
         let lfq = lfqLosses()
         let total = reconstruction + lfq.commitment * m.commitmentWeight + lfq.entropy * m.entropyWeight
         return Terms(total: total, reconstruction: reconstruction, meanSquaredError: mse, lfq: lfq)
+    }
+
+    /// The reconstruction term of reconstructions `y` of images `x`: L2 or L1, weighted toward
+    /// the face's features with `feature_weight`, plus the image-gradient term.
+    static func reconstructionLoss(_ y: Tensor, _ x: Tensor, config: TokenizerTrainConfig) -> Tensor {
+        let diff = y - x
+        var error = config.reconstruction == .l2 ? diff.square() : diff.abs()
+        if config.featureWeight > 0 { error = error * featureWeights(shape: x.shape, weight: config.featureWeight) }
+        let loss = error.mean()
+        return config.gradientLossWeight > 0 ? loss + imageGradientL1(y, x) * config.gradientLossWeight : loss
+    }
+
+    /// Per-pixel loss weights for [B, C, S, S] images, mean 1: 1 + `weight` × a Gaussian centred
+    /// at (0.5, 0.55) of the side with σ 0.14 of it. The renderer centres every face (its pose
+    /// jitter moves it a few pixels), so the eyes, brows, nose and mouth lie under the bump.
+    static func featureWeights(shape: [Int], weight: Float) -> Tensor {
+        let side = shape[3], plane = side * side
+        let sigma = 0.14 * Float(side), cx = 0.5 * Float(side), cy = 0.55 * Float(side)
+        var map = (0..<plane).map { i -> Float in
+            let dx = Float(i % side) + 0.5 - cx, dy = Float(i / side) + 0.5 - cy
+            return 1 + weight * expf(-(dx * dx + dy * dy) / (2 * sigma * sigma))
+        }
+        let mean = map.reduce(0, +) / Float(plane)
+        map = map.map { $0 / mean }
+        let planes = shape.count == 4 ? shape[0] * shape[1] : 1
+        return Tensor(shape: shape, values: Array([[Float]](repeating: map, count: planes).joined()))
     }
 
     /// Mean |∂y − ∂x| over horizontal and vertical neighbour differences of [B, C, H, W] images.

@@ -208,9 +208,13 @@ struct ModelCard {
         if let face = json(runs + "/encoders-ft.json")?["face"] as? [String: Any] {
             md += "- Face-attribute encoder: fine-tuned from the first one with each attribute's positive term weighted by its rarity (`encoders train --positive-weight-power`, the power in `scripts/make-model.sh`); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)).\n"
         }
-        if let face = json(runs + "/encoders-ft2.json")?["face"] as? [String: Any] {
-            md += "- Face-attribute encoder, second fine-tune: a longer run from the first fine-tune, which still underfitted (its balanced accuracy on the train split equalled the test one); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)). The unified model reads it from stage `FACE_FT2_STAGE` of `scripts/make-model.sh` on; it is the one in `Models/`.\n"
-        } else if json(runs + "/encoders-ft.json") != nil {
+        // The later fine-tunes (FACE_LATER_FTS), each from the one before; the last is in Models/.
+        let later = (2...9).compactMap { k in (json(runs + "/encoders-ft\(k).json")?["face"] as? [String: Any]).map { (k, $0) } }
+        for (k, face) in later {
+            md += "- Face-attribute encoder, fine-tune \(k): a longer run from the one before, which still underfitted (its balanced accuracy on the train split equalled the test one); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)). The unified model reads it from the stage `FACE_LATER_FTS` of `scripts/make-model.sh` names on"
+            md += k == later.last?.0 ? "; it is the one in `Models/`.\n" : ".\n"
+        }
+        if later.isEmpty && json(runs + "/encoders-ft.json") != nil {
             md += "- The unified model reads the fine-tuned encoder's embedding.\n"
         }
         let times = timings()

@@ -133,16 +133,53 @@ private func tinyRun() throws -> TokenizerTrainer {
     }
 
     @Test func configFileKeepsModelAndTrainingKeysApart() throws {
-        let json = #"{"bits": 12, "channels": [16, 32, 64], "training": {"batch_size": 8, "reconstruction": "l1"}}"#
+        let json = #"{"bits": 12, "channels": [16, 32, 64], "training": {"batch_size": 8, "reconstruction": "l1", "feature_weight": 3}}"#
         let file = try TokenizerConfigFile.decode(Data(json.utf8), path: "cfg.json")
         #expect(file.model.bits == 12 && file.training.batchSize == 8 && file.training.reconstruction == .l1)
+        #expect(file.training.featureWeight == 3)
         let again = try TokenizerConfigFile.decode(Data(try file.jsonString().utf8), path: "again.json")
         #expect(again.model == file.model && again.training == file.training)
-        do {
-            _ = try TokenizerConfigFile.decode(Data(#"{"training": {"steps": 0}}"#.utf8), path: "bad.json")
-            Issue.record("accepted steps = 0")
-        } catch {
-            #expect("\(error)".contains("bad.json") && "\(error)".contains("training.steps"), "\(error)")
+        for (bad, field) in [(#"{"training": {"steps": 0}}"#, "training.steps"), (#"{"training": {"feature_weight": -1}}"#, "training.feature_weight")] {
+            do {
+                _ = try TokenizerConfigFile.decode(Data(bad.utf8), path: "bad.json")
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect("\(error)".contains("bad.json") && "\(error)".contains(field), "\(error)")
+            }
         }
+    }
+
+    /// The feature weights keep the loss's scale (mean 1), peak over the middle of the face, and
+    /// are the same map for every image and channel.
+    @Test func featureWeightsPeakOnTheFaceAndAverageOne() {
+        let side = 16, w = TokenizerLoss.featureWeights(shape: [2, 3, side, side], weight: 4).values
+        let plane = side * side
+        #expect(abs(w.reduce(0, +) / Float(w.count) - 1) < 1e-5)
+        let centre = w[8 * side + 8], corner = w[0]
+        #expect(centre > 3 * corner, "centre \(centre), corner \(corner)")
+        #expect(w.max() == centre)
+        for k in 1..<6 { #expect(Array(w[(k * plane)..<((k + 1) * plane)]) == Array(w[0..<plane])) }
+        #expect(Set(TokenizerLoss.featureWeights(shape: [1, 3, side, side], weight: 0).values) == [1])
+    }
+
+    /// The same reconstruction error costs more over the face than in a corner, and the same
+    /// everywhere without feature weights.
+    @Test func featureWeightedLossChargesTheFaceMore() {
+        let side = 16
+        let x = Tensor(shape: [1, 3, side, side], values: [Float](repeating: 0, count: 3 * side * side))
+        func erred(at cx: Int, _ cy: Int) -> Tensor {  // a 3×3 error of 0.5 in every channel
+            var v = x.values
+            for c in 0..<3 { for y in (cy - 1)...(cy + 1) { for px in (cx - 1)...(cx + 1) { v[c * side * side + y * side + px] = 0.5 } } }
+            return Tensor(shape: x.shape, values: v)
+        }
+        var plain = TokenizerTrainConfig(), weighted = plain
+        weighted.featureWeight = 4
+        for config in [plain, weighted] {
+            let face = TokenizerLoss.reconstructionLoss(erred(at: 8, 9), x, config: config).item
+            let corner = TokenizerLoss.reconstructionLoss(erred(at: 1, 1), x, config: config).item
+            if config.featureWeight == 0 { #expect(abs(face - corner) < 1e-7) } else { #expect(face > 3 * corner, "face \(face), corner \(corner)") }
+        }
+        plain.reconstruction = .l1
+        #expect(abs(TokenizerLoss.reconstructionLoss(erred(at: 8, 9), x, config: plain).item - 27 * 0.5 / Float(3 * side * side)) < 1e-6)
     }
 }
