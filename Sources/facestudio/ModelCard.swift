@@ -209,7 +209,8 @@ struct ModelCard {
             md += "- Face-attribute encoder: fine-tuned from the first one with each attribute's positive term weighted by its rarity (`encoders train --positive-weight-power`, the power in `scripts/make-model.sh`); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)).\n"
         }
         // The later fine-tunes (FACE_LATER_FTS), each from the one before; the last is in Models/.
-        let later = (2...9).compactMap { k in (json(runs + "/encoders-ft\(k).json")?["face"] as? [String: Any]).map { (k, $0) } }
+        var later: [(Int, [String: Any])] = []
+        while let face = json(runs + "/encoders-ft\(later.count + 2).json")?["face"] as? [String: Any] { later.append((later.count + 2, face)) }
         for (k, face) in later {
             md += "- Face-attribute encoder, fine-tune \(k): a longer run from the one before, which still underfitted (its balanced accuracy on the train split equalled the test one); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)). The unified model reads it from the stage `FACE_LATER_FTS` of `scripts/make-model.sh` names on"
             md += k == later.last?.0 ? "; it is the one in `Models/`.\n" : ".\n"
