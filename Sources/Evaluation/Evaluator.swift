@@ -45,9 +45,13 @@ public struct EvalReport: Codable, Sendable {
         /// at best (generation is decoded through the tokenizer too).
         public var attributeAccuracyReal: Double?
         public var attributeAccuracyReconstructed: Double?
-        /// Fréchet distance (face-encoder features) generated vs real, and real vs real.
+        /// Fréchet distance (face-encoder features) to the second half of the real test faces
+        /// from the faces generated from the first half's captions, and from the first half.
         public var fd: Double
         public var fdRealBaseline: Double
+        /// The same from the first half after a tokenizer round trip: what `fd` would be if the
+        /// unified model drew real faces' codes (nil in reports written before it existed).
+        public var fdReconstructed: Double?
         public var fdImages: Int
         /// 100 × mean cosine between the CLIP image and caption embeddings; real images beside.
         public var clipScore: Double
@@ -59,7 +63,7 @@ public struct EvalReport: Codable, Sendable {
         enum CodingKeys: String, CodingKey {
             case images, attributeAccuracy = "attribute_accuracy", claimsChecked = "claims_checked", fd, byClaim = "by_claim"
             case attributeAccuracyReal = "attribute_accuracy_real", attributeAccuracyReconstructed = "attribute_accuracy_reconstructed"
-            case fdRealBaseline = "fd_real_baseline", fdImages = "fd_images", clipScore = "clip_score"
+            case fdRealBaseline = "fd_real_baseline", fdReconstructed = "fd_reconstructed", fdImages = "fd_images", clipScore = "clip_score"
             case clipScoreReal = "clip_score_real", secondsPerImage = "seconds_per_image"
         }
     }
@@ -220,20 +224,27 @@ public final class Evaluator {
             progress("generate", i + 1, records.count)
         }
         // Judge the generated faces against what their prompts claim, and the real faces (as
-        // they are and through the tokenizer) for the ceilings.
+        // they are and through the tokenizer) for the ceilings. `records` is a prefix of
+        // `allTest`, so the real test faces are read and judged once.
         let judged = try claimJudge.judge(generated)
         let onGenerated = claimJudge.claimsConfirmed(records, judged.predictions)
-        let realFaces = try records.map { try readImage($0.image) }
+        let allReal = try allTest.map { try readImage($0.image) }
+        let real = try claimJudge.judge(allReal)
+        let realFaces = Array(allReal.prefix(records.count))
         let reconstructed = try engine.directory.imageTokenizer.decode(try engine.directory.imageTokenizer.encode(realFaces))
-        let ceiling = try claimJudge.ceilings(records, realFaces: realFaces, reconstructed: reconstructed)
-        let onReal = ceiling.real, onReconstructed = ceiling.reconstructed
-        // Fréchet distance: generated vs the real test images, beside two disjoint real halves.
-        let real = try claimJudge.judge(try allTest.map { try readImage($0.image) })
+        let judgedReconstructed = try claimJudge.judge(reconstructed)
+        let onReal = claimJudge.claimsConfirmed(records, Array(real.predictions.prefix(records.count)))
+        let onReconstructed = claimJudge.claimsConfirmed(records, judgedReconstructed.predictions)
+        // Fréchet distances to the second half of the real test faces: from the first half as it
+        // is (the baseline), through the tokenizer (the distance a perfect unified model would
+        // still have), and from the faces generated from the first half's captions.
         let m = min(generated.count, allTest.count / 2)
         guard m >= 2 else { throw EvaluationError("generation needs at least 2 images for the Fréchet distance") }
         let dim = encoders.face.config.embedDim
-        let fd = Frechet.distance(Array(judged.features.prefix(m * dim)), Array(real.features.prefix(m * dim)), dim: dim)
-        let baseline = Frechet.distance(Array(real.features.prefix(m * dim)), Array(real.features[(m * dim)..<(2 * m * dim)]), dim: dim)
+        let secondHalf = Array(real.features[(m * dim)..<(2 * m * dim)])
+        let fd = Frechet.distance(Array(judged.features.prefix(m * dim)), secondHalf, dim: dim)
+        let baseline = Frechet.distance(Array(real.features.prefix(m * dim)), secondHalf, dim: dim)
+        let fdReconstructed = Frechet.distance(Array(judgedReconstructed.features.prefix(m * dim)), secondHalf, dim: dim)
         let captions = records.map(\.caption)
         let clipScore = try self.clipScore(generated, captions)
         let clipReal = try self.clipScore(realFaces, captions)
@@ -251,7 +262,7 @@ public final class Evaluator {
         }
         return .init(images: generated.count, attributeAccuracy: onGenerated.share, claimsChecked: onGenerated.checked,
                      attributeAccuracyReal: onReal.share, attributeAccuracyReconstructed: onReconstructed.share,
-                     fd: fd, fdRealBaseline: baseline, fdImages: m, clipScore: clipScore, clipScoreReal: clipReal,
+                     fd: fd, fdRealBaseline: baseline, fdReconstructed: fdReconstructed, fdImages: m, clipScore: clipScore, clipScoreReal: clipReal,
                      secondsPerImage: seconds / Double(max(generated.count, 1)), byClaim: byClaim)
     }
 

@@ -12,8 +12,9 @@ struct EvalCommand: ParsableCommand {
         discussion: """
         generation.attribute_accuracy: every claim of each test caption (attribute present/absent, \
         detail value) checked on the generated face by the face-attribute encoder. generation.fd: \
-        Fréchet distance in that encoder's feature space, beside fd_real_baseline (two disjoint real \
-        halves of the same size). understanding.vqa_accuracy: answers that say what the ground truth \
+        Fréchet distance in that encoder's feature space to the second half of the real test faces, \
+        from the faces generated from the first half's captions; beside it fd_real_baseline (from \
+        the first half itself) and fd_reconstructed (from the first half after a tokenizer round trip). understanding.vqa_accuracy: answers that say what the ground truth \
         says (same yes/no, same claims); caption_precision/recall: claims in the model's captions that \
         hold / attributes present that they state. With --out, writes eval.json, \
         expert_activation.png, samples.png (real | generated pairs) and answers.jsonl \
@@ -106,7 +107,7 @@ struct EvalCommand: ParsableCommand {
         var lines: [String] = []
         func f(_ x: Double) -> String { String(format: "%.3f", x) }
         if let g = r.generation {
-            lines.append("generation    attribute_accuracy \(f(g.attributeAccuracy)) (\(g.claimsChecked) claims, \(g.images) faces; real faces \(f(g.attributeAccuracyReal ?? .nan)), through the tokenizer \(f(g.attributeAccuracyReconstructed ?? .nan)))  fd \(f(g.fd)) (real baseline \(f(g.fdRealBaseline)))  clip_score \(f(g.clipScore)) (real \(f(g.clipScoreReal)))  \(String(format: "%.1f", g.secondsPerImage)) s/face")
+            lines.append("generation    attribute_accuracy \(f(g.attributeAccuracy)) (\(g.claimsChecked) claims, \(g.images) faces; real faces \(f(g.attributeAccuracyReal ?? .nan)), through the tokenizer \(f(g.attributeAccuracyReconstructed ?? .nan)))  fd \(f(g.fd)) (real baseline \(f(g.fdRealBaseline)), through the tokenizer \(f(g.fdReconstructed ?? .nan)))  clip_score \(f(g.clipScore)) (real \(f(g.clipScoreReal)))  \(String(format: "%.1f", g.secondsPerImage)) s/face")
         }
         if let u = r.understanding {
             lines.append("understanding vqa_accuracy \(f(u.vqaAccuracy)) (\(u.questions) questions)  caption_precision \(f(u.captionPrecision))  caption_recall \(f(u.captionRecall))")

@@ -105,6 +105,7 @@ struct ModelCard {
             row("… on the real faces after an image-tokenizer round trip", g.attributeAccuracyReconstructed, "ceiling with this tokenizer")
             row("generation.fd (\(g.fdImages) faces)", g.fd, "≤ 3 × baseline = \(String(format: "%.3f", 3 * g.fdRealBaseline))")
             row("generation.fd_real_baseline", g.fdRealBaseline, "")
+            row("… real faces after an image-tokenizer round trip", g.fdReconstructed, "floor with this tokenizer")
             row("generation.clip_score", g.clipScore, "real images: \(String(format: "%.2f", g.clipScoreReal))", digits: 2)
             row("seconds per generated face (12 steps, CFG)", g.secondsPerImage, "", digits: 2)
         }

@@ -66,6 +66,8 @@ import Inference
         #expect(abs(weighted(\.real) - g.attributeAccuracyReal!) < 1e-9)
         #expect(abs(weighted(\.reconstructed) - g.attributeAccuracyReconstructed!) < 1e-9)
         #expect(g.fd >= 0 && g.fdRealBaseline >= 0 && g.fd.isFinite)
+        let roundTripFD = try #require(g.fdReconstructed)
+        #expect(roundTripFD >= 0 && roundTripFD.isFinite)
         #expect((-100...100).contains(g.clipScore))
         #expect(u.captions == 4 && u.questions >= 4 * 7)
         #expect((0...1).contains(u.vqaAccuracy) && (0...1).contains(u.captionPrecision) && (0...1).contains(u.captionRecall))

@@ -418,7 +418,9 @@ func meanPooling(B: Int, T: Int) -> Tensor {
         }
         #expect((rowDiff(direct, eoi) > 1e-4) == (facePath == .token) && rowDiff(direct, layout.count - 1) > 1e-4)
         #expect(rowDiff(blind, eoi) == 0 && rowDiff(blind, layout.count - 1) == 0)
-        if facePath != .token { #expect(rowDiff(direct, 0) == 0, "the image prefix does not read the face context") }
+        // Up to rounding: the text rows change, so the token-level experts batch other rows, and
+        // OpenBLAS may then block row 0's products differently (seen on AMD EPYC: 2.4e-7).
+        if facePath != .token { #expect(rowDiff(direct, 0) < 1e-5, "the image prefix does not read the face context") }
 
         // Without the sequence context the cache still carries the projected face to every
         // decoded token: decoding equals the full recompute.
