@@ -14,9 +14,10 @@ struct EvalCommand: ParsableCommand {
         detail value) checked on the generated face by the face-attribute encoder. generation.fd: \
         Fréchet distance in that encoder's feature space to the second half of the real test faces, \
         from the faces generated from the first half's captions; beside it fd_real_baseline (from \
-        the first half itself) and fd_reconstructed (from the first half after a tokenizer round trip). understanding.vqa_accuracy: answers that say what the ground truth \
-        says (same yes/no, same claims); caption_precision/recall: claims in the model's captions that \
-        hold / attributes present that they state. With --out, writes eval.json, \
+        the first half itself) and fd_reconstructed (from the first half after a tokenizer round \
+        trip). understanding.vqa_accuracy: answers that say what the ground truth says (same \
+        yes/no, same claims); caption_precision/recall: claims in the model's captions that hold / \
+        attributes present that they state. With --out, writes eval.json, \
         expert_activation.png, samples.png (real | generated pairs) and answers.jsonl \
         (every caption and VQA reply beside its ground truth) there.
         """)
