@@ -4,15 +4,19 @@
 # stopped (checkpoints under $RUNS), and a finished phase is skipped, so `make model` can be run
 # again after an interruption, also in a later session.
 #
-#   DATA=data/faces RUNS=runs COUNT=52632 EVAL_LIMIT= UNIFIED_STEPS= ABLATION_STEPS=300 scripts/make-model.sh
+#   DATA=… RUNS=… COUNT=52632 EVAL_LIMIT= UNIFIED_STEPS= ABLATION_STEPS=300 scripts/make-model.sh
 #
+# The data set and the runs live outside the work tree, under ${XDG_CACHE_HOME:-~/.cache}/facestudio
+# (FACESTUDIO_DATA and FACESTUDIO_RUNS, or DATA and RUNS, move them), so a fresh checkout
+# continues what an earlier one started.
 # The two background-friendly phases (tokenizer and encoders) run side by side, one core each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${BIN:-.build/release/facestudio}
-DATA=${DATA:-data/faces}
-RUNS=${RUNS:-runs}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/facestudio
+DATA=${DATA:-${FACESTUDIO_DATA:-$CACHE/data/faces}}
+RUNS=${RUNS:-${FACESTUDIO_RUNS:-$CACHE/runs}}
 COUNT=${COUNT:-52632}          # 50 000 training images + 5% test
 EVAL_LIMIT=${EVAL_LIMIT-}  # test images for the generation and understanding figures (empty: the whole test split)
 CONFIG=${CONFIG:-configs/unified.json}

@@ -21,6 +21,27 @@ public struct ClaimJudge {
             guard let k = byKey[key], k.checked > 0 else { return 0 }
             return Double(k.confirmed) / Double(k.checked)
         }
+        /// Claims checked and confirmed per kind (`ClaimJudge.claimKinds`), summed over its keys.
+        public var byKind: [String: (confirmed: Int, checked: Int)] {
+            var out: [String: (confirmed: Int, checked: Int)] = [:]
+            for (key, k) in byKey {
+                guard let kind = ClaimJudge.claimKind(ofKey: key) else { continue }
+                out[kind, default: (0, 0)].confirmed += k.confirmed
+                out[kind, default: (0, 0)].checked += k.checked
+            }
+            return out
+        }
+    }
+
+    /// The kinds a claim key falls into, for per-kind summaries: "appearance", "details" (a
+    /// multi-valued field such as eye colour or hat colour), "action" and "emotion".
+    public static let claimKinds = ["appearance", "details", "action", "emotion"]
+
+    /// The kind of a claim key (an attribute name or a detail field name); nil for a key the
+    /// schema does not know.
+    public static func claimKind(ofKey key: String) -> String? {
+        if DetailField(rawValue: key) != nil { return "details" }
+        return FaceAttribute.all.first { $0.name == key }?.group.rawValue
     }
 
     /// How many claims of each record's caption the judge confirms on its face, of those it can check.

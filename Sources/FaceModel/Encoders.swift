@@ -159,7 +159,7 @@ public final class ConvTrunk: Layer {
             norm = GroupNorm(groups: ConvTrunk.groups(for: cout), channels: cout)
         }
 
-        func callAsFunction(_ x: Tensor) -> Tensor {
+        public func callAsFunction(_ x: Tensor) -> Tensor {
             let y = downNorm(down(x)).relu()
             return y + norm(conv(y)).relu()
         }

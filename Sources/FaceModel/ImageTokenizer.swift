@@ -214,9 +214,12 @@ public enum LFQ {
     /// `.perBit` scores the codebook by each bit's batch-mean probability (bits may stay
     /// correlated); `.joint` by the batch-mean distribution over all 2^bits codes, whose
     /// probabilities factorise over the bits (MAGVIT-v2's form), which also rewards using bit
-    /// combinations evenly. Divided by `bits`, both lie in [0, log 2].
+    /// combinations evenly; with `factors` > 1 the bits split into that many consecutive groups,
+    /// each scored jointly (Open-MAGVIT2's factorised codebook). Divided by `bits`, all lie in
+    /// [0, log 2].
     public static func losses(z: Tensor, q: Tensor, beta: Float, temperature: Float,
-                              codebookEntropy mode: ImageTokenizerConfig.CodebookEntropy = .perBit) -> Losses {
+                              codebookEntropy mode: ImageTokenizerConfig.CodebookEntropy = .perBit,
+                              factors: Int = 1) -> Losses {
         let commitment = (q.detach() - z).square().mean() + (q - z.detach()).square().mean() * beta
         let p = (z * temperature).sigmoid()
         let sample = binaryEntropy(p).mean()
@@ -225,14 +228,18 @@ public enum LFQ {
         case .perBit:
             codebook = binaryEntropy(p.mean(axes: [0, 2, 3])).mean()
         case .joint:
-            codebook = jointCodebookEntropy(p) * (1 / Float(z.shape[1]))
+            // Per factor of bits / factors consecutive channels; the factors' entropies add up.
+            let bits = z.shape[1], width = bits / factors
+            var total = jointCodebookEntropy(p.slice(axis: 1, 0..<width))
+            for f in 1..<max(factors, 1) { total = total + jointCodebookEntropy(p.slice(axis: 1, (f * width)..<((f + 1) * width))) }
+            codebook = total * (1 / Float(bits))
         }
         return Losses(commitment: commitment, sampleEntropy: sample, codebookEntropy: codebook)
     }
 
     /// Entropy of the batch-mean code distribution, where position i gives code k the
     /// probability Π_c (bit_c(k) ? p_ic : 1 − p_ic), from bit probabilities p [B, bits, h, w].
-    static func jointCodebookEntropy(_ p: Tensor) -> Tensor {
+    public static func jointCodebookEntropy(_ p: Tensor) -> Tensor {
         let bits = p.shape[1], codes = 1 << bits
         let rows = p.permute([0, 2, 3, 1]).reshape([-1, bits]).clamp(1e-6, 1 - 1e-6)
         // [bits, codes]: 1 where code k has bit c set (MSB first), and its complement.

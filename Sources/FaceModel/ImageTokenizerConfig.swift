@@ -24,6 +24,11 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
     public var entropyWeight: Float = 0.1
     /// How the codebook entropy is measured (see `LFQ.losses`).
     public var codebookEntropy: CodebookEntropy = .perBit
+    /// The code as independent factors of `bits / codebookFactors` bits each (Open-MAGVIT2's
+    /// factorised codebook): `"joint"` entropy is taken per factor, so a 16-bit code costs two
+    /// 256-code distributions instead of one of 65 536, and a unified model can predict a code
+    /// as its factors with small heads. 1: the code is one factor.
+    public var codebookFactors: Int = 1
     /// The decoder's own channels and residual blocks per level (nil: the encoder's, mirrored).
     /// A decoder can be retrained wider on a frozen encoder without changing any code.
     public var decoderChannels: [Int]? = nil
@@ -51,6 +56,7 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
         case imageSize = "image_size", bits, channels, resBlocks = "res_blocks", groups
         case entropyTemperature = "entropy_temperature", commitmentWeight = "commitment_weight"
         case commitmentBeta = "commitment_beta", entropyWeight = "entropy_weight", codebookEntropy = "codebook_entropy"
+        case codebookFactors = "codebook_factors"
         case decoderChannels = "decoder_channels", decoderResBlocks = "decoder_res_blocks", decoderNorm = "decoder_norm"
     }
 
@@ -68,6 +74,7 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
         commitmentBeta = try v(.commitmentBeta, d.commitmentBeta)
         entropyWeight = try v(.entropyWeight, d.entropyWeight)
         codebookEntropy = try v(.codebookEntropy, d.codebookEntropy)
+        codebookFactors = try v(.codebookFactors, d.codebookFactors)
         decoderChannels = try c.decodeIfPresent([Int].self, forKey: .decoderChannels)
         decoderResBlocks = try c.decodeIfPresent([Int].self, forKey: .decoderResBlocks)
         decoderNorm = try v(.decoderNorm, d.decoderNorm)
@@ -93,6 +100,8 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
     public var tokenCount: Int { tokensPerSide * tokensPerSide }
     /// Codebook size 2^bits.
     public var codebookSize: Int { 1 << bits }
+    /// Bits of one factor of a code (`codebook_factors`), most significant factor first.
+    public var factorBits: Int { bits / codebookFactors }
 
     /// Problems that make the configuration unusable, as one-line messages naming the field.
     public func validate() throws {
@@ -117,8 +126,10 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
         try check(imageSize > 0 && imageSize % factor == 0, "image_size",
                   "\(imageSize) must be a positive multiple of the downsampling factor \(factor)")
         try check(entropyTemperature > 0, "entropy_temperature", "must be positive")
-        try check(codebookEntropy == .perBit || bits <= 14, "codebook_entropy",
-                  "\"joint\" scores all 2^bits codes per position; use it with at most 14 bits")
+        try check(codebookFactors >= 1 && bits % codebookFactors == 0, "codebook_factors",
+                  "\(codebookFactors) must be at least 1 and divide bits (\(bits))")
+        try check(codebookEntropy == .perBit || bits / max(codebookFactors, 1) <= 14, "codebook_entropy",
+                  "\"joint\" scores all codes of a factor per position; use it with at most 14 bits per factor (codebook_factors)")
         try check(commitmentWeight >= 0 && commitmentBeta >= 0, "commitment_weight", "weights must not be negative")
         try check(entropyWeight >= 0, "entropy_weight", "must not be negative")
     }

@@ -20,12 +20,13 @@ extension ImageTokenizer {
         return tokenizer
     }
 
-    /// Writes the config and the weights (F32; each file atomically), creating the directory.
-    public func save(directory: String, metadata: [String: String] = [:]) throws {
+    /// Writes the config and the weights (F32 unless told otherwise; each file atomically),
+    /// creating the directory.
+    public func save(directory: String, metadata: [String: String] = [:], dtype: SafetensorsDType = .f32) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try AtomicFile.write(Array(try config.jsonData()) + [UInt8(ascii: "\n")], to: directory + "/" + ImageTokenizer.configFileName)
         var meta = metadata
         meta["format"] = "facestudio-image-tokenizer-v1"
-        try allParameters.save(to: directory + "/" + ImageTokenizer.weightsFileName, metadata: meta, dtype: .f32)
+        try allParameters.save(to: directory + "/" + ImageTokenizer.weightsFileName, metadata: meta, dtype: dtype)
     }
 }

@@ -30,18 +30,28 @@ public enum TrainingCheckpoint {
     /// the previous checkpoint in place.
     public static func save(path: String, parameters: [Parameter], optimizer: AdamW, state: TrainingState,
                             configJSON: String) throws {
+        try save(path: path, parameters: parameters, optimizers: [optimizer], state: state, configJSON: configJSON)
+    }
+
+    /// The same for a run with several optimisers (a tokenizer and its discriminator): their
+    /// parameters must have distinct names; the first one's step is `optimizer.step`, the others'
+    /// `optimizer.<i>.step`.
+    public static func save(path: String, parameters: [Parameter], optimizers: [AdamW], state: TrainingState,
+                            configJSON: String) throws {
         var tensors = parameters.map { (name: $0.name, tensor: $0.tensor) }
-        for (i, parameter) in optimizer.parameters.enumerated() {
-            tensors.append((name: momentName("m", parameter.name), tensor: optimizer.m[i]))
-            tensors.append((name: momentName("v", parameter.name), tensor: optimizer.v[i]))
+        for optimizer in optimizers {
+            for (i, parameter) in optimizer.parameters.enumerated() {
+                tensors.append((name: momentName("m", parameter.name), tensor: optimizer.m[i]))
+                tensors.append((name: momentName("v", parameter.name), tensor: optimizer.v[i]))
+            }
         }
         var metadata: [String: String] = [
             "format": format,
             "step": String(state.step),
-            "optimizer.step": String(optimizer.step),
             "rng": "[" + state.rng.state.map { JSONWriter.quoted(hex($0)) }.joined(separator: ",") + "]",
             "config": configJSON,
         ]
+        for (i, optimizer) in optimizers.enumerated() { metadata[optimizerStepKey(i)] = String(optimizer.step) }
         for (key, value) in state.extra { metadata["extra." + key] = value }
         try SafetensorsFile.write(tensors, metadata: metadata, dtype: .f32, to: path)
     }
@@ -50,6 +60,13 @@ public enum TrainingCheckpoint {
     /// tensor present with its shape, nothing unused); returns the state and the config JSON.
     /// Everything is checked before anything is overwritten, so a failure changes nothing.
     public static func restore(path: String, parameters: [Parameter], optimizer: AdamW) throws
+        -> (state: TrainingState, configJSON: String)
+    {
+        try restore(path: path, parameters: parameters, optimizers: [optimizer])
+    }
+
+    /// `restore` for a checkpoint written with several optimisers, in the same order.
+    public static func restore(path: String, parameters: [Parameter], optimizers: [AdamW]) throws
         -> (state: TrainingState, configJSON: String)
     {
         let file = try SafetensorsFile(path: path)
@@ -71,21 +88,23 @@ public enum TrainingCheckpoint {
         let found = try field("format")
         guard found == format else { throw fail("format", "expected \(JSONWriter.quoted(format)), found \(JSONWriter.quoted(String(found.prefix(60))))") }
         let step = try count("step")
-        let optimizerStep = try count("optimizer.step")
+        let optimizerSteps = try optimizers.indices.map { try count(optimizerStepKey($0)) }
         let rng = try parseRNG(try field("rng"), fail: { fail("rng", $0) })
         let configJSON = try field("config")
         var extra: [String: String] = [:]
         for (key, value) in file.metadata where key.hasPrefix("extra.") { extra[String(key.dropFirst("extra.".count))] = value }
 
-        let m = optimizer.parameters.map { Tensor(zeros: $0.tensor.shape) }
-        let v = optimizer.parameters.map { Tensor(zeros: $0.tensor.shape) }
+        let m = optimizers.map { $0.parameters.map { Tensor(zeros: $0.tensor.shape) } }
+        let v = optimizers.map { $0.parameters.map { Tensor(zeros: $0.tensor.shape) } }
         var targets = parameters
-        for (i, parameter) in optimizer.parameters.enumerated() {
-            targets.append(Parameter(name: momentName("m", parameter.name), tensor: m[i], decay: false))
-            targets.append(Parameter(name: momentName("v", parameter.name), tensor: v[i], decay: false))
+        for (k, optimizer) in optimizers.enumerated() {
+            for (i, parameter) in optimizer.parameters.enumerated() {
+                targets.append(Parameter(name: momentName("m", parameter.name), tensor: m[k][i], decay: false))
+                targets.append(Parameter(name: momentName("v", parameter.name), tensor: v[k][i], decay: false))
+            }
         }
         try targets.load(from: file)
-        optimizer.restore(step: optimizerStep, m: m, v: v)
+        for (k, optimizer) in optimizers.enumerated() { optimizer.restore(step: optimizerSteps[k], m: m[k], v: v[k]) }
         return (TrainingState(step: step, rng: rng, extra: extra), configJSON)
     }
 
@@ -97,6 +116,8 @@ public enum TrainingCheckpoint {
     }
 
     static func momentName(_ moment: String, _ parameter: String) -> String { "optimizer.\(moment).\(parameter)" }
+
+    static func optimizerStepKey(_ index: Int) -> String { index == 0 ? "optimizer.step" : "optimizer.\(index).step" }
 
     private static func hex(_ word: UInt64) -> String {
         let digits = String(word, radix: 16)

@@ -25,6 +25,20 @@ public struct TokenizerTrainConfig: Codable, Equatable, Sendable {
     /// normalised to mean 1; 0 is the plain loss. An area-weighted loss spends the codes on
     /// background and hair, and blurs the few pixels that carry an expression.
     public var featureWeight: Float = 0
+    /// Weight of the perceptual term (`PerceptualDistance`: feature matching through a frozen
+    /// network that knows faces, given to `tokenizer train --perceptual-from`); 0 turns it off.
+    public var perceptualWeight: Float = 0
+    /// Weight of the adversarial term (`PatchDiscriminator`, hinge loss); 0 turns it off.
+    public var adversarialWeight: Float = 0
+    /// The step the discriminator starts to learn: the reconstructions must first look like
+    /// faces, or it wins at once and its gradients say nothing useful.
+    public var adversarialStart: Int = 0
+    /// Steps over which the generator's adversarial weight grows from 0 to `adversarial_weight`
+    /// after `adversarial_start` (the discriminator has learnt something by then).
+    public var adversarialRamp: Int = 500
+    /// The discriminator's widths, one stride-2 4×4 conv each, and its constant learning rate.
+    public var discriminatorChannels: [Int] = [32, 64, 128]
+    public var discriminatorLearningRate: Float = 2e-4
     /// Mirror half of the training images left–right (faces are close to symmetric).
     public var flipAugment: Bool = true
     public var checkpointEvery: Int = 200
@@ -39,6 +53,9 @@ public struct TokenizerTrainConfig: Codable, Equatable, Sendable {
         case steps, batchSize = "batch_size", learningRate = "learning_rate", minLearningRateRatio = "min_learning_rate_ratio"
         case warmupSteps = "warmup_steps", weightDecay = "weight_decay", beta2, clipNorm = "clip_norm"
         case reconstruction, gradientLossWeight = "gradient_loss_weight", featureWeight = "feature_weight", flipAugment = "flip_augment"
+        case perceptualWeight = "perceptual_weight", adversarialWeight = "adversarial_weight", adversarialStart = "adversarial_start"
+        case adversarialRamp = "adversarial_ramp", discriminatorChannels = "discriminator_channels"
+        case discriminatorLearningRate = "discriminator_learning_rate"
         case checkpointEvery = "checkpoint_every", logEvery = "log_every", seed
     }
 
@@ -57,6 +74,12 @@ public struct TokenizerTrainConfig: Codable, Equatable, Sendable {
         reconstruction = try v(.reconstruction, d.reconstruction)
         gradientLossWeight = try v(.gradientLossWeight, d.gradientLossWeight)
         featureWeight = try v(.featureWeight, d.featureWeight)
+        perceptualWeight = try v(.perceptualWeight, d.perceptualWeight)
+        adversarialWeight = try v(.adversarialWeight, d.adversarialWeight)
+        adversarialStart = try v(.adversarialStart, d.adversarialStart)
+        adversarialRamp = try v(.adversarialRamp, d.adversarialRamp)
+        discriminatorChannels = try v(.discriminatorChannels, d.discriminatorChannels)
+        discriminatorLearningRate = try v(.discriminatorLearningRate, d.discriminatorLearningRate)
         flipAugment = try v(.flipAugment, d.flipAugment)
         checkpointEvery = try v(.checkpointEvery, d.checkpointEvery)
         logEvery = try v(.logEvery, d.logEvery)
@@ -77,6 +100,13 @@ public struct TokenizerTrainConfig: Codable, Equatable, Sendable {
         try check(clipNorm > 0, "clip_norm", "must be positive")
         try check(gradientLossWeight >= 0, "gradient_loss_weight", "must not be negative")
         try check(featureWeight >= 0, "feature_weight", "must not be negative")
+        try check(perceptualWeight >= 0, "perceptual_weight", "must not be negative")
+        try check(adversarialWeight >= 0, "adversarial_weight", "must not be negative")
+        try check(adversarialStart >= 0, "adversarial_start", "must not be negative")
+        try check(adversarialRamp >= 0, "adversarial_ramp", "must not be negative")
+        try check(!discriminatorChannels.isEmpty && discriminatorChannels.allSatisfy { $0 > 0 && ($0 % min(8, $0)) == 0 },
+                  "discriminator_channels", "needs at least one positive width, each a multiple of 8 (or below 8), got \(discriminatorChannels)")
+        try check(discriminatorLearningRate > 0, "discriminator_learning_rate", "must be positive")
         try check(checkpointEvery > 0, "checkpoint_every", "must be positive")
         try check(logEvery > 0, "log_every", "must be positive")
     }
@@ -212,10 +242,22 @@ public struct TokenizerStepMetrics: Codable, Sendable {
     public var gradNorm: Float
     public var images: Int
     public var seconds: Double
+    /// The perceptual distance (unweighted), where the run has that term.
+    public var perceptual: Float? = nil
+    /// The generator's adversarial loss −mean D(reconstruction) (unweighted) and the weight it
+    /// got this step, once the discriminator has started.
+    public var adversarial: Float? = nil
+    public var adversarialWeight: Float? = nil
+    /// The discriminator's hinge loss and its mean logits on originals and reconstructions.
+    public var discriminator: Float? = nil
+    public var discriminatorReal: Float? = nil
+    public var discriminatorFake: Float? = nil
 
     enum CodingKeys: String, CodingKey {
         case step, loss, reconstruction, commitment, sampleEntropy = "sample_entropy", codebookEntropy = "codebook_entropy"
         case batchPSNR = "batch_psnr_db", learningRate = "lr", gradNorm = "grad_norm", images, seconds
+        case perceptual, adversarial, adversarialWeight = "adversarial_weight", discriminator
+        case discriminatorReal = "discriminator_real", discriminatorFake = "discriminator_fake"
     }
 }
 
@@ -226,6 +268,8 @@ public enum TokenizerLoss {
     public struct Terms {
         public var total: Tensor
         public var reconstruction: Tensor
+        /// The decoded images [B, 3, S, S] (in the graph: the critics read them).
+        public var images: Tensor
         /// Mean squared error in [-1, 1] units, whatever the reconstruction loss (for PSNR).
         public var meanSquaredError: Float
         public var lfq: LFQ.Losses
@@ -242,15 +286,16 @@ public enum TokenizerLoss {
         let mse = GradMode.withoutGrad { (y - x).square().mean().item }
         let reconstruction = reconstructionLoss(y, x, config: config)
         func lfqLosses() -> LFQ.Losses {
-            LFQ.losses(z: z, q: q, beta: m.commitmentBeta, temperature: m.entropyTemperature, codebookEntropy: m.codebookEntropy)
+            LFQ.losses(z: z, q: q, beta: m.commitmentBeta, temperature: m.entropyTemperature, codebookEntropy: m.codebookEntropy,
+                       factors: m.codebookFactors)
         }
         if frozenEncoder {
-            return Terms(total: reconstruction, reconstruction: reconstruction, meanSquaredError: mse,
+            return Terms(total: reconstruction, reconstruction: reconstruction, images: y, meanSquaredError: mse,
                          lfq: GradMode.withoutGrad { lfqLosses() })
         }
         let lfq = lfqLosses()
         let total = reconstruction + lfq.commitment * m.commitmentWeight + lfq.entropy * m.entropyWeight
-        return Terms(total: total, reconstruction: reconstruction, meanSquaredError: mse, lfq: lfq)
+        return Terms(total: total, reconstruction: reconstruction, images: y, meanSquaredError: mse, lfq: lfq)
     }
 
     /// The reconstruction term of reconstructions `y` of images `x`: L2 or L1, weighted toward
@@ -310,10 +355,19 @@ public final class TokenizerTrainer {
 
     /// Only the decoder learns; the encoder (and so every image's codes) stays as it is.
     public let decoderOnly: Bool
+    /// The perceptual critic (present when `perceptual_weight` > 0).
+    public let perceptual: PerceptualDistance?
+    /// The patch discriminator and its optimiser (present when `adversarial_weight` > 0).
+    public let discriminator: PatchDiscriminator?
+    let discriminatorOptimizer: AdamW?
 
-    public init(tokenizer: ImageTokenizer, config: TokenizerTrainConfig, images: TokenizerImageSet, decoderOnly: Bool = false) throws {
+    public init(tokenizer: ImageTokenizer, config: TokenizerTrainConfig, images: TokenizerImageSet, decoderOnly: Bool = false,
+                perceptual: PerceptualDistance? = nil) throws {
         try config.validate()
         guard images.count > 0 else { throw TrainingError.data("no training images") }
+        guard config.perceptualWeight == 0 || perceptual != nil else {
+            throw TrainingError.config("training.perceptual_weight: \(config.perceptualWeight) needs a perceptual network (tokenizer train --perceptual-from DIR)")
+        }
         guard images.side == tokenizer.config.imageSize else {
             throw TrainingError.data("images are \(images.side)×\(images.side), the tokenizer needs \(tokenizer.config.imageSize)")
         }
@@ -325,7 +379,31 @@ public final class TokenizerTrainer {
         optimizer = AdamW(parameters: trained, learningRate: config.learningRate, beta2: config.beta2,
                           weightDecay: config.weightDecay)
         rng = RNG(seed: config.seed)
+        self.perceptual = config.perceptualWeight > 0 ? perceptual : nil
+        if config.adversarialWeight > 0 {
+            let d = PatchDiscriminator(channels: config.discriminatorChannels, seed: config.seed &+ 0xD15C)
+            discriminator = d
+            // β1 0.5 as GAN practice has it: momentum lags behind an opponent that moves.
+            discriminatorOptimizer = AdamW(parameters: d.parameters(prefix: Self.discriminatorPrefix),
+                                           learningRate: config.discriminatorLearningRate, beta1: 0.5, beta2: 0.9, weightDecay: 0)
+        } else {
+            discriminator = nil
+            discriminatorOptimizer = nil
+        }
     }
+
+    /// What a trained tokenizer's weights file records of its training: the steps, and the
+    /// network its perceptual term trained against (so a judge can be checked to be another).
+    public var provenance: [String: String] {
+        var out = ["steps": "\(step)"]
+        if let perceptual { out["perceptual_network"] = perceptual.network }
+        if discriminator != nil { out["adversarial"] = "patch_hinge" }
+        return out
+    }
+
+    /// Name prefix of the discriminator's tensors in checkpoints.
+    public static let discriminatorPrefix = "discriminator"
+
 
     /// Image indices of a step's batch.
     func batchIndices(step: Int) -> [Int] {
@@ -351,25 +429,80 @@ public final class TokenizerTrainer {
         let flips = indices.map { _ in config.flipAugment && flipRNG.uniform() < 0.5 }
         let x = images.batch(indices, flip: flips)
         let terms = TokenizerLoss.terms(tokenizer: tokenizer, images: x, config: config, frozenEncoder: decoderOnly)
-        let (gradNorm, lr) = optimizer.minimize(terms.total, clipNorm: config.clipNorm, schedule: config.schedule, step: step)
-        // Keeps the checkpointed stream moving with the steps (nothing else draws from it yet).
-        _ = rng.next()
-        let metrics = TokenizerStepMetrics(
-            step: step, loss: terms.total.item, reconstruction: terms.reconstruction.item,
+        var total = terms.total
+        var perceptualValue: Float? = nil, adversarialValue: Float? = nil
+        if let perceptual {
+            let distance = perceptual(terms.images, x)
+            perceptualValue = distance.item
+            total = total + distance * config.perceptualWeight
+        }
+        let adversarialWeight = generatorAdversarialWeight(step: step)
+        if let discriminator, adversarialWeight > 0 {
+            // The discriminator is the generator's fixed judge here: no gradients into its weights.
+            let generator = withFrozenDiscriminator { PatchDiscriminator.generatorLoss(fake: discriminator(terms.images)) }
+            adversarialValue = generator.item
+            total = total + generator * adversarialWeight
+        }
+        let (gradNorm, lr) = optimizer.minimize(total, clipNorm: config.clipNorm, schedule: config.schedule, step: step)
+        var metrics = TokenizerStepMetrics(
+            step: step, loss: total.item, reconstruction: terms.reconstruction.item,
             commitment: terms.lfq.commitment.item, sampleEntropy: terms.lfq.sampleEntropy.item,
             codebookEntropy: terms.lfq.codebookEntropy.item, batchPSNR: TokenizerLoss.psnr(meanSquaredError: terms.meanSquaredError),
-            learningRate: lr, gradNorm: gradNorm, images: indices.count, seconds: Date().timeIntervalSince(started))
+            learningRate: lr, gradNorm: gradNorm, images: indices.count, seconds: 0,
+            perceptual: perceptualValue, adversarial: adversarialValue,
+            adversarialWeight: discriminator == nil ? nil : adversarialWeight)
+        if let discriminator, let discriminatorOptimizer, step >= config.adversarialStart {
+            let real = discriminator(x), fake = discriminator(terms.images.detach())
+            let hinge = PatchDiscriminator.hingeLoss(real: real, fake: fake)
+            metrics.discriminator = hinge.item
+            metrics.discriminatorReal = real.mean().item
+            metrics.discriminatorFake = fake.mean().item
+            let constant = WarmupCosine(peak: config.discriminatorLearningRate, minLR: config.discriminatorLearningRate,
+                                        warmupSteps: 0, totalSteps: 1)
+            _ = discriminatorOptimizer.minimize(hinge, clipNorm: config.clipNorm, schedule: constant, step: 0)
+        }
+        // Keeps the checkpointed stream moving with the steps (nothing else draws from it yet).
+        _ = rng.next()
+        metrics.seconds = Date().timeIntervalSince(started)
         step += 1
         return metrics
     }
+
+    /// The generator's adversarial weight at `step`: 0 before `adversarial_start`, then growing
+    /// linearly to `adversarial_weight` over `adversarial_ramp` steps.
+    func generatorAdversarialWeight(step: Int) -> Float {
+        guard discriminator != nil, step >= config.adversarialStart else { return 0 }
+        let ramp = config.adversarialRamp == 0 ? 1 : min(1, Float(step - config.adversarialStart + 1) / Float(config.adversarialRamp))
+        return config.adversarialWeight * ramp
+    }
+
+    private func withFrozenDiscriminator<T>(_ body: () -> T) -> T {
+        let weights = discriminatorOptimizer?.parameters ?? []
+        for p in weights { p.tensor.requiresGrad = false }
+        defer { for p in weights { p.tensor.requiresGrad = true } }
+        return body()
+    }
+
+    /// Every tensor a checkpoint holds: the tokenizer's weights, then the discriminator's.
+    private var checkpointParameters: [Parameter] {
+        tokenizer.allParameters + (discriminatorOptimizer?.parameters ?? [])
+    }
+
+    private var optimizers: [AdamW] { [optimizer] + (discriminatorOptimizer.map { [$0] } ?? []) }
 
     /// Writes weights, AdamW moments, step and RNG state atomically.
     /// Every weight is saved (a decoder-only run's frozen encoder too); moments exist for the
     /// trained ones.
     public func save(path: String, configJSON: String) throws {
-        try TrainingCheckpoint.save(path: path, parameters: tokenizer.allParameters, optimizer: optimizer,
-                                    state: TrainingState(step: step, rng: rng, extra: decoderOnly ? [Self.decoderOnlyKey: "true"] : [:]),
+        try TrainingCheckpoint.save(path: path, parameters: checkpointParameters, optimizers: optimizers,
+                                    state: TrainingState(step: step, rng: rng, extra: checkpointExtra),
                                     configJSON: configJSON)
+    }
+
+    private var checkpointExtra: [String: String] {
+        var extra = decoderOnly ? [Self.decoderOnlyKey: "true"] : [:]
+        for (key, value) in provenance where key != "steps" { extra["provenance." + key] = value }
+        return extra
     }
 
     /// The checkpoint entry (`__metadata__.extra.decoder_only`) that marks a decoder-only run.
@@ -383,7 +516,7 @@ public final class TokenizerTrainer {
     /// Restores a checkpoint written by `save`; returns its config JSON.
     @discardableResult
     public func restore(path: String) throws -> String {
-        let (state, configJSON) = try TrainingCheckpoint.restore(path: path, parameters: tokenizer.allParameters, optimizer: optimizer)
+        let (state, configJSON) = try TrainingCheckpoint.restore(path: path, parameters: checkpointParameters, optimizers: optimizers)
         step = state.step
         rng = state.rng
         return configJSON

@@ -25,7 +25,9 @@ private func loadTokenizer(_ path: String) throws -> ImageTokenizer {
         guard let json = file.metadata["config"] else { throw ValidationError("\(path): no \"config\" in the metadata (not a tokenizer training checkpoint)") }
         let config = try TokenizerConfigFile.decode(Data(json.utf8), path: path + " (config)").model
         let tokenizer = try ImageTokenizer(config: config)
-        try tokenizer.allParameters.load(from: file, allowUnused: Set(file.names.filter { $0.hasPrefix("optimizer.") }))
+        // A checkpoint also holds optimiser moments and, in an adversarial run, the discriminator.
+        let trainingOnly = file.names.filter { $0.hasPrefix("optimizer.") || $0.hasPrefix(TokenizerTrainer.discriminatorPrefix + ".") }
+        try tokenizer.allParameters.load(from: file, allowUnused: Set(trainingOnly))
         return tokenizer
     } catch let e as ValidationError { throw e } catch {
         throw ValidationError("\(error)")
@@ -73,6 +75,12 @@ extension TokenizerCommand {
             valueName: "dir"))
         var initFrom: String?
 
+        @Option(help: ArgumentHelp(
+            "The network of the perceptual term (training.perceptual_weight): the CLIP image tower of this encoders directory (e.g. Models).",
+            discussion: "Not the face-attribute encoder: that one judges round trips in eval and tokenizer eval --judge, and a tokenizer must not train against its judge. Give it again on --resume.",
+            valueName: "dir"))
+        var perceptualFrom: String?
+
         @Flag(help: "Print a JSON summary at the end instead of text.")
         var json = false
 
@@ -95,7 +103,16 @@ extension TokenizerCommand {
             if let initFrom, !resuming { try warmStart(tokenizer, from: initFrom) }
             if let encoderFrom, !resuming { try adoptEncoder(of: encoderFrom, into: tokenizer) }
             let images = try TokenizerImageSet.load(dataDirectory: data, split: "train", side: file.model.imageSize)
-            let trainer = try TokenizerTrainer(tokenizer: tokenizer, config: file.training, images: images, decoderOnly: decoderOnly)
+            let perceptual = try perceptualFrom.map { dir in
+                do { return PerceptualDistance.clip(encoders: try ImageEncoders.load(directory: dir)) } catch {
+                    throw ValidationError("--perceptual-from \(dir): \(error)")
+                }
+            }
+            let trainer: TokenizerTrainer
+            do {
+                trainer = try TokenizerTrainer(tokenizer: tokenizer, config: file.training, images: images, decoderOnly: decoderOnly,
+                                               perceptual: perceptual)
+            } catch let error as TrainingError { throw ValidationError("\(error)") }
             let metricsPath = out + "/metrics.jsonl"
             if resuming {
                 try trainer.restore(path: checkpoint)
@@ -128,7 +145,7 @@ extension TokenizerCommand {
                 throw ExitCode(130)
             }
             let modelDirectory = out + "/model"
-            try tokenizer.save(directory: modelDirectory, metadata: ["steps": "\(trainer.step)"])
+            try tokenizer.save(directory: modelDirectory, metadata: trainer.provenance)
 
             var evaluation: TokenizerEvaluation? = nil
             if evalImages > 0 {
@@ -209,6 +226,8 @@ extension TokenizerCommand {
             var real: Double
             var reconstructed: Double
             var by_claim: [String: Key]
+            /// The same per kind of claim: appearance, details, action, emotion.
+            var by_kind: [String: Key]
         }
 
         struct JudgedReport: Encodable {
@@ -232,7 +251,14 @@ extension TokenizerCommand {
             for (key, k) in real.byKey {
                 byClaim[key] = .init(checked: k.checked, real: real.share(key), reconstructed: roundTrip.share(key))
             }
-            return Claims(checked: real.checked, real: real.share, reconstructed: roundTrip.share, by_claim: byClaim)
+            let realKinds = real.byKind, roundTripKinds = roundTrip.byKind
+            var byKind: [String: Claims.Key] = [:]
+            for (kind, k) in realKinds where k.checked > 0 {
+                let trip = roundTripKinds[kind] ?? (0, 0)
+                byKind[kind] = .init(checked: k.checked, real: Double(k.confirmed) / Double(k.checked),
+                                     reconstructed: Double(trip.confirmed) / Double(max(trip.checked, 1)))
+            }
+            return Claims(checked: real.checked, real: real.share, reconstructed: roundTrip.share, by_claim: byClaim, by_kind: byKind)
         }
 
         func run() throws {
@@ -261,6 +287,13 @@ extension TokenizerCommand {
                 if let claims {
                     print(String(format: "%d caption claims confirmed by the face encoder: %.3f on the real faces, %.3f after the round trip",
                                  claims.checked, claims.real, claims.reconstructed))
+                    for kind in ClaimJudge.claimKinds {
+                        guard let k = claims.by_kind[kind] else { continue }
+                        // The share of what the judge sees on real faces that survives the round trip.
+                        let label = kind.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        print(label + String(format: " %6d claims: %.3f real, %.3f round trip (kept %.3f)", k.checked, k.real,
+                                             k.reconstructed, k.real > 0 ? k.reconstructed / k.real : 0))
+                    }
                 }
             }
         }
@@ -307,11 +340,20 @@ extension TokenizerCommand {
         @Option(help: "Directory to write image_tokenizer_config.json and image_tokenizer.safetensors into.")
         var out: String
 
+        @Flag(help: "Write the weights as F16 (half the size; what a committed staging copy of a run in progress uses).")
+        var half = false
+
         func run() throws {
             let tokenizer = try loadTokenizer(model)
             var metadata: [String: String] = [:]
-            if model.hasSuffix(".safetensors"), let step = try? SafetensorsFile(path: model).metadata["step"] { metadata["steps"] = step }
-            try tokenizer.save(directory: out, metadata: metadata)
+            if model.hasSuffix(".safetensors"), let checkpoint = try? SafetensorsFile(path: model) {
+                metadata["steps"] = checkpoint.metadata["step"]
+                // What the run trained against travels with its weights (see TokenizerTrainer.provenance).
+                for (key, value) in checkpoint.metadata where key.hasPrefix("extra.provenance.") {
+                    metadata[String(key.dropFirst("extra.provenance.".count))] = value
+                }
+            }
+            try tokenizer.save(directory: out, metadata: metadata, dtype: half ? .f16 : .f32)
             print("wrote \(out)/\(ImageTokenizer.configFileName) and \(out)/\(ImageTokenizer.weightsFileName)")
         }
     }

@@ -33,6 +33,10 @@ import TestSupport
         #expect(judged["psnr_db"] is Double && (claims["checked"] as? Int ?? 0) > 0)
         #expect(Int(byClaim.values.map { $0["checked"]! }.reduce(0, +)) == claims["checked"] as? Int)
         #expect([claims["real"], claims["reconstructed"]].allSatisfy { ($0 as? Double).map { (0...1).contains($0) } == true })
+        // … and by kind: every checked claim falls in exactly one of the four kinds.
+        let byKind = try #require(claims["by_kind"] as? [String: [String: Double]])
+        #expect(Set(byKind.keys).isSubset(of: ["appearance", "details", "action", "emotion"]) && byKind["appearance"] != nil)
+        #expect(Int(byKind.values.map { $0["checked"]! }.reduce(0, +)) == claims["checked"] as? Int)
         try #"""
         {"layers": 1, "d_model": 32, "image_tokens": 16, "image_codebook_size": 8, "heads": 2, "rotary_dims": 8, "expert_hidden": 32, "routed_experts": 4, "text_vocab_size": 300,
          "max_prompt_tokens": 24, "max_sequence_length": 160, "resampler_dim": 16, "resampler_heads": 2, "resampler_depth": 1,

@@ -58,6 +58,7 @@ import TestSupport
         // Kinked ops: inputs kept at least 0.1 away from the kinks (eps is 0.01).
         let away = Tensor(shape: [6], values: [-1.3, -0.4, -0.2, 0.3, 0.8, 1.7])
         check.run([away]) { $0[0].relu() }
+        check.run([away]) { $0[0].leakyRelu(0.2) }
         check.run([away]) { $0[0].abs() }
         check.run([away]) { $0[0].clamp(-0.5, 1.0) }
     }

@@ -143,6 +143,11 @@ extension Tensor {
     public func sigmoid() -> Tensor { pointwise({ 1 / (1 + expf(-$0)) }, derivative: { _, y in y * (1 - y) }) }
     public func tanh() -> Tensor { pointwise({ tanhf($0) }, derivative: { _, y in 1 - y * y }) }
     public func relu() -> Tensor { pointwise({ max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
+    /// max(x, slope·x) for 0 ≤ slope < 1: a ReLU that keeps a small gradient for negative inputs
+    /// (a discriminator's features must not die, or the generator loses its signal).
+    public func leakyRelu(_ slope: Float = 0.2) -> Tensor {
+        pointwise({ $0 > 0 ? $0 : slope * $0 }, derivative: { x, _ in x > 0 ? 1 : slope })
+    }
     /// Clamps to [lo, hi]; the gradient passes only where the input was inside.
     public func clamp(_ lo: Float, _ hi: Float) -> Tensor {
         pointwise({ min(max($0, lo), hi) }, derivative: { x, _ in (x >= lo && x <= hi) ? 1 : 0 })
