@@ -42,4 +42,7 @@ fi
 steps=()
 [ -n "${STEPS-}" ] && steps=(--steps "$STEPS")
 echo "== tokenizer run in $RUN (${start[*]})" >&2
-exec "$BIN" tokenizer train --data "$DATA" --out "$RUN" "${start[@]}" "${steps[@]}" --perceptual-from "$PERCEPTUAL" --eval-images 1000
+# The run executes a copy of the binary, so a rebuild beside it cannot pull it from under the run.
+mkdir -p "$RUN"
+cp "$BIN" "$RUN/facestudio.tmp" && mv "$RUN/facestudio.tmp" "$RUN/facestudio"
+exec "$RUN/facestudio" tokenizer train --data "$DATA" --out "$RUN" "${start[@]}" "${steps[@]}" --perceptual-from "$PERCEPTUAL" --eval-images 1000

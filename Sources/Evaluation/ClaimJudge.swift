@@ -92,10 +92,31 @@ public struct ClaimJudge {
         }
     }
 
-    /// The claims confirmed on the real faces and on their tokenizer round trips (same order):
-    /// what the judge, and the judge with this tokenizer's detail, can confirm at best.
-    public func ceilings(_ records: [CaptionRecord], realFaces: [RGBImage], reconstructed: [RGBImage]) throws
-        -> (real: Tally, reconstructed: Tally) {
-        (claimsConfirmed(records, try judge(realFaces).predictions), claimsConfirmed(records, try judge(reconstructed).predictions))
+    /// A tokenizer's round trips as the judge sees them: the claims confirmed on the real faces
+    /// and on their reconstructions, and Fréchet distances in the judge's feature space to the
+    /// second half of the real faces, from the first half as it is (the baseline) and after the
+    /// round trip (nil below 4 faces).
+    public struct RoundTripVerdict {
+        public var real: Tally
+        public var reconstructed: Tally
+        public var fdRealBaseline: Double?
+        public var fdReconstructed: Double?
+        /// Faces on each side of the distances.
+        public var fdImages: Int
+    }
+
+    /// `realFaces` and their round trips `reconstructed` are in the same order as `records`.
+
+    public func roundTrip(_ records: [CaptionRecord], realFaces: [RGBImage], reconstructed: [RGBImage]) throws -> RoundTripVerdict {
+        let real = try judge(realFaces), trip = try judge(reconstructed)
+        let m = realFaces.count / 2, dim = encoders.face.config.embedDim
+        var verdict = RoundTripVerdict(real: claimsConfirmed(records, real.predictions),
+                                       reconstructed: claimsConfirmed(records, trip.predictions), fdImages: m)
+        if m >= 2 {
+            let secondHalf = Array(real.features[(m * dim)..<(2 * m * dim)])
+            verdict.fdRealBaseline = Frechet.distance(Array(real.features.prefix(m * dim)), secondHalf, dim: dim)
+            verdict.fdReconstructed = Frechet.distance(Array(trip.features.prefix(m * dim)), secondHalf, dim: dim)
+        }
+        return verdict
     }
 }

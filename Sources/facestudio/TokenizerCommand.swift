@@ -212,6 +212,9 @@ extension TokenizerCommand {
         @Option(help: "Also write a PNG of originals (odd rows) above their reconstructions (even rows).")
         var sheet: String?
 
+        @Flag(help: "The sheet shows 16 faces with an expression or an action (both first) instead of the split's first 32: the details a tokenizer is most likely to lose.")
+        var sheetExpressive = false
+
         @Option(help: "Also judge the round trips with the face-attribute encoder in this directory (e.g. Models): the caption claims it confirms on the real faces and on their reconstructions, in all and per attribute.")
         var judge: String?
 
@@ -228,6 +231,11 @@ extension TokenizerCommand {
             var by_claim: [String: Key]
             /// The same per kind of claim: appearance, details, action, emotion.
             var by_kind: [String: Key]
+            /// Fréchet distances in the judge's features to the second half of the real faces:
+            /// from the first half (the baseline) and from its round trips.
+            var fd_real_baseline: Double?
+            var fd_reconstructed: Double?
+            var fd_images: Int
         }
 
         struct JudgedReport: Encodable {
@@ -246,7 +254,8 @@ extension TokenizerCommand {
         static func judgeClaims(_ judge: ClaimJudge, data: String, images: TokenizerImageSet, reconstructed: [RGBImage]) throws -> Claims {
             let byID = Dictionary(try FaceDataset.loadCaptions(directory: data).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             let records = images.ids.compactMap { byID[$0] }
-            let (real, roundTrip) = try judge.ceilings(records, realFaces: (0..<images.count).map(images.image), reconstructed: reconstructed)
+            let verdict = try judge.roundTrip(records, realFaces: (0..<images.count).map(images.image), reconstructed: reconstructed)
+            let real = verdict.real, roundTrip = verdict.reconstructed
             var byClaim: [String: Claims.Key] = [:]
             for (key, k) in real.byKey {
                 byClaim[key] = .init(checked: k.checked, real: real.share(key), reconstructed: roundTrip.share(key))
@@ -258,7 +267,23 @@ extension TokenizerCommand {
                 byKind[kind] = .init(checked: k.checked, real: Double(k.confirmed) / Double(k.checked),
                                      reconstructed: Double(trip.confirmed) / Double(max(trip.checked, 1)))
             }
-            return Claims(checked: real.checked, real: real.share, reconstructed: roundTrip.share, by_claim: byClaim, by_kind: byKind)
+            return Claims(checked: real.checked, real: real.share, reconstructed: roundTrip.share, by_claim: byClaim, by_kind: byKind,
+                          fd_real_baseline: verdict.fdRealBaseline, fd_reconstructed: verdict.fdReconstructed, fd_images: verdict.fdImages)
+        }
+
+        /// Indices (into `ids`) of up to `count` faces that show an action or an emotion other
+        /// than neutral, faces with both first, each group in split order.
+        static func expressiveFaces(data: String, ids: [String], count: Int) throws -> [Int] {
+            let records = Dictionary(try FaceDataset.loadCaptions(directory: data).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let groups = Dictionary(uniqueKeysWithValues: FaceAttribute.all.map { ($0.name, $0.group) })
+            func strength(_ id: String) -> Int {
+                let present = records[id]?.attributes ?? []
+                let action = present.contains { groups[$0] == .action }
+                let emotion = present.contains { groups[$0] == .emotion && $0 != Emotion.neutral.rawValue }
+                return (action ? 1 : 0) + (emotion ? 1 : 0)
+            }
+            let ranked = ids.indices.map { ($0, strength(ids[$0])) }.filter { $0.1 > 0 }
+            return Array(ranked.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(count).map(\.0))
         }
 
         func run() throws {
@@ -270,11 +295,12 @@ extension TokenizerCommand {
             let (e, reconstructions) = try TokenizerEvaluation.evaluate(tokenizer: tokenizer, images: images) { progress.update($0) }
             progress.finish()
             if let sheet {
-                let shown = min(images.count, 32), columns = 8
+                let shown = sheetExpressive ? try Self.expressiveFaces(data: data, ids: images.ids, count: 16) : Array(0..<min(images.count, 32))
+                let columns = 8
                 var cells: [RGBImage] = []
-                for row in stride(from: 0, to: shown, by: columns) {
-                    let range = row..<min(row + columns, shown)
-                    cells += range.map { images.image($0) } + range.map { reconstructions[$0] }
+                for row in stride(from: 0, to: shown.count, by: columns) {
+                    let picked = shown[row..<min(row + columns, shown.count)]
+                    cells += picked.map { images.image($0) } + picked.map { reconstructions[$0] }
                 }
                 try PNGCodec.write(ContactSheet.make(images: cells, columns: columns, cellScale: 2), to: sheet)
             }
@@ -287,6 +313,10 @@ extension TokenizerCommand {
                 if let claims {
                     print(String(format: "%d caption claims confirmed by the face encoder: %.3f on the real faces, %.3f after the round trip",
                                  claims.checked, claims.real, claims.reconstructed))
+                    if let base = claims.fd_real_baseline, let trip = claims.fd_reconstructed {
+                        print(String(format: "Fréchet distance to the other half of the real faces (%d each): %.1f real, %.1f round trip (%.2f× the real one)",
+                                     claims.fd_images, base, trip, base > 0 ? trip / base : 0))
+                    }
                     for kind in ClaimJudge.claimKinds {
                         guard let k = claims.by_kind[kind] else { continue }
                         // The share of what the judge sees on real faces that survives the round trip.

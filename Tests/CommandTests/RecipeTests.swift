@@ -37,6 +37,11 @@ import TestSupport
         let byKind = try #require(claims["by_kind"] as? [String: [String: Double]])
         #expect(Set(byKind.keys).isSubset(of: ["appearance", "details", "action", "emotion"]) && byKind["appearance"] != nil)
         #expect(Int(byKind.values.map { $0["checked"]! }.reduce(0, +)) == claims["checked"] as? Int)
+        // A sheet of the faces with an expression or an action, originals above round trips.
+        try run(["tokenizer", "eval", "--data", dir + "/data", "--model", stage, "--sheet", dir + "/sheet.png", "--sheet-expressive", "--json"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/sheet.png")).prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+        // … and the round trip's Fréchet distance beside the real faces' own.
+        #expect([claims["fd_real_baseline"], claims["fd_reconstructed"]].allSatisfy { ($0 as? Double).map { $0.isFinite && $0 >= 0 } == true })
         try #"""
         {"layers": 1, "d_model": 32, "image_tokens": 16, "image_codebook_size": 8, "heads": 2, "rotary_dims": 8, "expert_hidden": 32, "routed_experts": 4, "text_vocab_size": 300,
          "max_prompt_tokens": 24, "max_sequence_length": 160, "resampler_dim": 16, "resampler_heads": 2, "resampler_depth": 1,
