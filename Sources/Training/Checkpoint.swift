@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 
 /// What a resumed run needs besides weights and optimizer moments.
@@ -147,5 +148,27 @@ public enum TrainingCheckpoint {
         var rng = RNG(seed: 0)
         rng.state = words
         return rng
+    }
+}
+
+/// When a training loop writes its checkpoint: every `every` steps, and also once `minutes` have
+/// passed since the last write, so a slow run (a busy machine, a large model) never has more
+/// than that much work to lose when it is stopped.
+public struct CheckpointClock {
+    public let every: Int
+    public let minutes: Double
+    private var lastSave: Date
+
+    public init(every: Int, minutes: Double, now: Date = Date()) {
+        self.every = every
+        self.minutes = minutes
+        lastSave = now
+    }
+
+    /// Whether to save after `step` steps; a true answer counts as a save.
+    public mutating func shouldSave(afterStep step: Int, now: Date = Date()) -> Bool {
+        guard step % every == 0 || (minutes > 0 && now.timeIntervalSince(lastSave) >= minutes * 60) else { return false }
+        lastSave = now
+        return true
     }
 }

@@ -533,9 +533,25 @@ public struct TokenizerEvaluation: Codable, Sendable {
     public var perplexity: Double
     public var images: Int
     public var codebookSize: Int
+    /// Code positions of the set per code of the codebook: usage can only approach 1 where this
+    /// is well above 1 (a 16-bit codebook needs 65 536 × 8 positions, 2 048 images, for 8).
+    public var tokensPerCode: Double
+    /// With a factorised codebook (`codebook_factors` > 1): usage and perplexity of each factor
+    /// on its own, most significant first.
+    public var factorUsage: [Double]?
+    public var factorPerplexity: [Double]?
 
     enum CodingKeys: String, CodingKey {
         case psnrDB = "psnr_db", codebookUsage = "codebook_usage", perplexity, images, codebookSize = "codebook_size"
+        case tokensPerCode = "tokens_per_code", factorUsage = "factor_usage", factorPerplexity = "factor_perplexity"
+    }
+
+    /// Usage (share of codes seen) and perplexity (exp of the entropy) of a code histogram.
+    static func usageAndPerplexity(_ histogram: [Int]) -> (usage: Double, perplexity: Double) {
+        let total = Double(histogram.reduce(0, +))
+        var entropy = 0.0
+        for h in histogram where h > 0 { let p = Double(h) / total; entropy -= p * Foundation.log(p) }
+        return (Double(histogram.filter { $0 > 0 }.count) / Double(histogram.count), Foundation.exp(entropy))
     }
 
     /// Encodes and decodes every image (batch 1 on the inference path, images spread over the
@@ -563,14 +579,24 @@ public struct TokenizerEvaluation: Codable, Sendable {
             progress?(done.increment())
         }
         if let error = failure.error { throw error }
-        var histogram = [Int](repeating: 0, count: tokenizer.config.codebookSize)
+        let config = tokenizer.config
+        var histogram = [Int](repeating: 0, count: config.codebookSize)
         for c in codes { for k in c { histogram[k] += 1 } }
-        let total = Double(histogram.reduce(0, +))
-        var entropy = 0.0
-        for h in histogram where h > 0 { let p = Double(h) / total; entropy -= p * Foundation.log(p) }
-        let eval = TokenizerEvaluation(
-            psnrDB: psnr.reduce(0, +) / Double(n), codebookUsage: Double(histogram.filter { $0 > 0 }.count) / Double(histogram.count),
-            perplexity: Foundation.exp(entropy), images: n, codebookSize: histogram.count)
+        let whole = usageAndPerplexity(histogram)
+        var eval = TokenizerEvaluation(
+            psnrDB: psnr.reduce(0, +) / Double(n), codebookUsage: whole.usage, perplexity: whole.perplexity, images: n,
+            codebookSize: histogram.count, tokensPerCode: Double(n * config.tokenCount) / Double(histogram.count))
+        if config.codebookFactors > 1 {
+            let width = config.factorBits, mask = (1 << width) - 1
+            let factors = (0..<config.codebookFactors).map { f -> (usage: Double, perplexity: Double) in
+                let shift = (config.codebookFactors - 1 - f) * width
+                var factorHistogram = [Int](repeating: 0, count: 1 << width)
+                for (k, count) in histogram.enumerated() where count > 0 { factorHistogram[(k >> shift) & mask] += count }
+                return usageAndPerplexity(factorHistogram)
+            }
+            eval.factorUsage = factors.map(\.usage)
+            eval.factorPerplexity = factors.map(\.perplexity)
+        }
         return (eval, recs.map { $0! })
     }
 }

@@ -81,6 +81,9 @@ extension TokenizerCommand {
             valueName: "dir"))
         var perceptualFrom: String?
 
+        @Option(help: "Also write a checkpoint whenever this many minutes have passed since the last one (0: only every checkpoint_every steps).")
+        var checkpointMinutes: Double = 10
+
         @Flag(help: "Print a JSON summary at the end instead of text.")
         var json = false
 
@@ -127,12 +130,13 @@ extension TokenizerCommand {
             let progress = ProgressLine(label: "tokenizer", total: t.steps * t.batchSize, unit: "img",
                                         startCount: trainer.step * t.batchSize, enabled: !json)
             var recentLoss: [Float] = [], recentPSNR: [Float] = []
+            var clock = CheckpointClock(every: t.checkpointEvery, minutes: checkpointMinutes)
             while trainer.step < t.steps && !interrupt.isSet {
                 let m = trainer.trainStep()
                 recentLoss.append(m.loss); recentPSNR.append(m.batchPSNR)
                 if recentLoss.count > 20 { recentLoss.removeFirst(); recentPSNR.removeFirst() }
                 if m.step % t.logEvery == 0 { try log.append(m) }
-                if trainer.step % t.checkpointEvery == 0 { try trainer.save(path: checkpoint, configJSON: configJSON) }
+                if clock.shouldSave(afterStep: trainer.step) { try trainer.save(path: checkpoint, configJSON: configJSON) }
                 let meanLoss = recentLoss.reduce(0, +) / Float(recentLoss.count)
                 let meanPSNR = recentPSNR.reduce(0, +) / Float(recentPSNR.count)
                 progress.update(trainer.step * t.batchSize, extra: String(
@@ -308,8 +312,13 @@ extension TokenizerCommand {
             if json {
                 if let claims { try printJSON(JudgedReport(evaluation: e, claims: claims)) } else { try printJSON(e) }
             } else {
-                print(String(format: "%d images: PSNR %.2f dB, codebook usage %.3f (%d codes), perplexity %.1f",
-                             e.images, e.psnrDB, e.codebookUsage, Int((e.codebookUsage * Double(e.codebookSize)).rounded()), e.perplexity))
+                print(String(format: "%d images: PSNR %.2f dB, codebook usage %.3f (%d codes, %.1f positions per code), perplexity %.1f",
+                             e.images, e.psnrDB, e.codebookUsage, Int((e.codebookUsage * Double(e.codebookSize)).rounded()),
+                             e.tokensPerCode, e.perplexity))
+                if let usage = e.factorUsage, let perplexity = e.factorPerplexity {
+                    print("factors: usage " + usage.map { String(format: "%.3f", $0) }.joined(separator: ", ")
+                          + "; perplexity " + perplexity.map { String(format: "%.1f", $0) }.joined(separator: ", "))
+                }
                 if let claims {
                     print(String(format: "%d caption claims confirmed by the face encoder: %.3f on the real faces, %.3f after the round trip",
                                  claims.checked, claims.real, claims.reconstructed))

@@ -177,4 +177,18 @@ private let config = #"{"d_model": 8, "layers": 1, "note": "ünïcode \"quoted\"
             #expect(target.weightBits == before)
         }
     }
+
+    @Test func checkpointClockSavesEveryNStepsAndAfterTheTimeLimit() {
+        let start = Date(timeIntervalSince1970: 0)
+        var clock = CheckpointClock(every: 100, minutes: 10, now: start)
+        let answers = [(1, 60.0), (100, 120), (101, 600), (102, 720), (103, 780)].map { step, seconds in
+            clock.shouldSave(afterStep: step, now: start.addingTimeInterval(seconds))
+        }
+        // Step 100 by count; step 102 because 10 minutes passed since the save at step 100 (not
+        // since the start: step 101 at 600 s is too early).
+        #expect(answers == [false, true, false, true, false])
+        var stepsOnly = CheckpointClock(every: 100, minutes: 0, now: start)
+        let late = stepsOnly.shouldSave(afterStep: 5, now: start.addingTimeInterval(1e6))
+        #expect(!late)
+    }
 }

@@ -131,4 +131,22 @@ private func criticRun(steps: Int = 8) throws -> TokenizerTrainer {
         config.codebookFactors = 3
         #expect(throws: ModelConfigError.self) { try config.validate() }  // 3 does not divide 16
     }
+
+    /// A factorised tokenizer's evaluation also scores each factor: its usage and perplexity
+    /// are those of the codes' high and low bits counted on their own.
+    @Test func evaluationScoresEachFactorOfTheCodes() throws {
+        let run = try criticRun()
+        for _ in 0..<3 { _ = run.trainStep() }
+        let (e, _) = try TokenizerEvaluation.evaluate(tokenizer: run.tokenizer, images: run.images)
+        #expect(e.tokensPerCode == Double(7 * 64) / 64)
+        let codes = try (0..<7).flatMap { try run.tokenizer.encode(run.images.image($0)) }
+        for (f, shift) in [(0, 3), (1, 0)] {
+            var counts = [Int](repeating: 0, count: 8)
+            for c in codes { counts[(c >> shift) & 7] += 1 }
+            let usage = Double(counts.filter { $0 > 0 }.count) / 8
+            let entropy = counts.filter { $0 > 0 }.map { -Double($0) / Double(codes.count) * Foundation.log(Double($0) / Double(codes.count)) }.reduce(0, +)
+            #expect(e.factorUsage?[f] == usage)
+            #expect(abs((e.factorPerplexity?[f] ?? 0) - Foundation.exp(entropy)) < 1e-9)
+        }
+    }
 }
