@@ -501,9 +501,13 @@ public final class TokenizerTrainer {
 
     private var checkpointExtra: [String: String] {
         var extra = decoderOnly ? [Self.decoderOnlyKey: "true"] : [:]
-        for (key, value) in provenance where key != "steps" { extra["provenance." + key] = value }
+        for (key, value) in provenance where key != "steps" { extra[Self.provenanceKey + key] = value }
         return extra
     }
+
+    /// Checkpoint entries `extra.provenance.<key>` carry `provenance` (so an export keeps it).
+    static let provenanceKey = "provenance."
+    public static let provenancePrefix = "extra." + provenanceKey
 
     /// The checkpoint entry (`__metadata__.extra.decoder_only`) that marks a decoder-only run.
     public static let decoderOnlyKey = "decoder_only"
