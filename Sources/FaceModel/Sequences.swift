@@ -28,7 +28,7 @@ public struct SequenceLayout: Sendable {
     }
 }
 
-/// Builds T2I and MMU sequences and their omni-attention masks (DESIGN.md "Vocabulary and
+/// Builds T2I and MMU sequences and their omni-attention masks (docs/DESIGN.md "Vocabulary and
 /// sequences").
 public struct SequenceBuilder: Sendable {
     public let vocab: Vocabulary

@@ -16,7 +16,7 @@ public enum MaskSchedule: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// Settings of `generate` (DESIGN.md "Sampling"). Defaults: 12 steps, CFG 1.75, T0 4.5.
+/// Settings of `generate` (docs/DESIGN.md "Sampling"). Defaults: 12 steps, CFG 1.75, T0 4.5.
 public struct GenerateOptions: Codable, Sendable, Equatable {
     public var steps: Int = 12
     /// Classifier-free guidance weight w in `(1+w)·ℓ_cond − w·ℓ_uncond` (0 turns CFG off).

@@ -16,7 +16,7 @@ public struct TrainingState: Equatable {
     }
 }
 
-/// Training checkpoints: one safetensors file (DESIGN.md "Checkpoints and formats"), F32 so a
+/// Training checkpoints: one safetensors file (docs/DESIGN.md "Checkpoints and formats"), F32 so a
 /// resumed run continues bit for bit.
 ///
 /// Tensors: the weights under their own names, AdamW moments as `optimizer.m.<name>` and
