@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import FaceModel
 
 /// Drawing: the whole screen into a `Canvas` from the core's state, every frame.
 extension StudioCore {
@@ -184,7 +185,7 @@ extension StudioCore {
             let unknown = unknownRanges()
             if !unknown.isEmpty {
                 let words = unknown.map { String(chars[min($0.lowerBound, chars.count)..<min($0.upperBound, chars.count)]) }
-                return "never seen in training: " + words.joined(separator: ", ")
+                return "never seen in training: \(UnknownWordList(words))"
             }
             return nil
         }()

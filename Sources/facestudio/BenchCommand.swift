@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tensor
+import FaceModel
 import Studio
 
 /// `facestudio bench`: performance figures, as ratios against OpenBLAS sgemm measured in the
@@ -17,12 +18,13 @@ struct BenchCommand: ParsableCommand {
     var size = 1024
 
     @Option(name: .long, help: "Model directory for the model figures (a random model of the default size when it does not load).")
-    var model = "Models"
+    var model: String?
 
     @Flag(name: .long, help: "Only the matmul figures.")
     var kernelsOnly = false
 
     func run() throws {
+        let model = (try? ModelDirectory.locate(explicit: self.model)) ?? "Models"
         var results: [(String, Double)] = []
         func record(_ key: String, _ value: Double) {
             results.append((key, value))

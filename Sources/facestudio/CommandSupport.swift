@@ -23,6 +23,11 @@ final class InterruptFlag: @unchecked Sendable {
 }
 
 
+/// The help of every `--model` that reads a model directory.
+let modelHelp = ArgumentHelp(
+    "Model directory (default: $FACESTUDIO_MODEL, ./Models, else the installed model or the checkout's Models/).",
+    valueName: "dir")
+
 /// Prints a value as sorted, pretty JSON on stdout (for `--json`).
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()

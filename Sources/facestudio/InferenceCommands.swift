@@ -1,17 +1,18 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import FaceModel
 import Inference
 
 /// Options every inference command shares.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Model directory.")
-    var model: String = "Models"
+    @Option(help: modelHelp)
+    var model: String?
 
     @Flag(help: "Print JSON on stdout.")
     var json = false
 
-    func engine() throws -> Engine { try Engine(modelDirectory: model) }
+    func engine() throws -> Engine { try Engine(modelDirectory: ModelDirectory.locate(explicit: model)) }
 }
 
 /// `facestudio generate`: a face from a description, by MaskGIT unmasking.
@@ -102,7 +103,7 @@ struct GenerateCommand: ParsableCommand {
                                  revealed_per_step: result.revealedPerStep,
                                  t2i_expert_frequencies: result.routing.map { $0.layers.map(\.frequencies) }))
         } else {
-            if !unknown.isEmpty { warn("words the model never saw: \(unknown.joined(separator: ", "))") }
+            if !unknown.isEmpty { warn("words the model never saw: \(UnknownWordList(unknown))") }
             if result.promptTruncated { warn("the prompt is longer than the model reads (\(engine.promptCapacity) tokens); the end was cut") }
             print("wrote \(out) (\(String(format: "%.2f", result.seconds)) s, seed \(seed))")
         }

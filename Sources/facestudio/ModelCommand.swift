@@ -14,8 +14,8 @@ struct ModelCommand: ParsableCommand {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a model directory's configuration and size.")
 
-        @Option(help: "Model directory.")
-        var model: String = "Models"
+        @Option(help: modelHelp)
+        var model: String?
 
         @Flag(help: "Print JSON.")
         var json = false
@@ -31,6 +31,7 @@ struct ModelCommand: ParsableCommand {
         }
 
         func run() throws {
+            let model = try ModelDirectory.locate(explicit: self.model)
             let dir = try ModelDirectory(path: model)
             let c = dir.config
             let total = dir.model.parameterCount

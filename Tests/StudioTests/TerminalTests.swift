@@ -44,6 +44,15 @@ import Imaging
         #expect(ImageOps.psnr(dithered, photo) > 20)
     }
 
+    @Test func terminalsWithoutCursorAddressingAreRefused() throws {
+        let dumb = try #require(StudioApp.terminalProblem(term: "dumb"))
+        #expect(dumb.contains("TERM=dumb") && dumb.contains("facestudio generate") && !dumb.contains("\n"))
+        #expect(try #require(StudioApp.terminalProblem(term: nil)).contains("TERM"))
+        #expect(try #require(StudioApp.terminalProblem(term: "no-such-terminal-zz")).contains("TERM=no-such-terminal-zz"))
+        #expect(StudioApp.terminalProblem(term: "xterm-256color") == nil)
+        #expect(StudioApp.terminalProblem(term: "tmux-256color") == nil)
+    }
+
     @Test func textWidths() {
         #expect(TextWidth.of("abc") == 3)
         #expect(TextWidth.of("café") == 4)
