@@ -41,7 +41,7 @@ public struct ChatMessage: Codable, Equatable, Sendable {
 }
 
 /// The studio's state and its reactions to keys, clicks and engine events. No terminal I/O:
-/// `render()` draws into a `Canvas`, and engine work goes to a `JobSink`. The app loop feeds it;
+/// `render()` draws into a `ScreenGrid`, and engine work goes to a `JobSink`. The app loop feeds it;
 /// tests drive it directly.
 public final class StudioCore {
     // Configuration

@@ -59,7 +59,7 @@ import Imaging
         #expect(TextWidth.of("e\u{301}") == 1)
         #expect(TextWidth.of("顔") == 2)
         #expect(TextWidth.of("👩🏽‍🦰") == 2)
-        var canvas = Canvas(width: 6, height: 1)
+        var canvas = ScreenGrid(width: 6, height: 1)
         #expect(canvas.put("a顔b顔", x: 0, y: 0, style: .plain) == 6)
         #expect(canvas.lines() == ["a顔b顔"])
         #expect(canvas.put("顔顔顔顔", x: 0, y: 0, style: .plain, limit: 5) == 4)  // no half characters

@@ -2,11 +2,11 @@ import Foundation
 import Imaging
 import FaceModel
 
-/// Drawing: the whole screen into a `Canvas` from the core's state, every frame.
+/// Drawing: the whole screen into a `ScreenGrid` from the core's state, every frame.
 extension StudioCore {
-    public func render() -> Canvas {
+    public func render() -> ScreenGrid {
         let text = theme.style(.text)
-        var canvas = Canvas(width: width, height: height, style: text)
+        var canvas = ScreenGrid(width: width, height: height, style: text)
         keyBarHits = []
         if layout.mode == .tooSmall {
             drawTooSmall(&canvas)
@@ -40,7 +40,7 @@ extension StudioCore {
 
     // MARK: Frames, status, key bar
 
-    private func drawFrame(_ canvas: inout Canvas, pane: PaneID, rect: Rect, summary: String = "") {
+    private func drawFrame(_ canvas: inout ScreenGrid, pane: PaneID, rect: Rect, summary: String = "") {
         let focused = pane == focus
         let border = theme.style(focused ? .borderFocus : .border)
         let title = "\(pane.rawValue) \(pane.title)"
@@ -78,7 +78,7 @@ extension StudioCore {
         }
     }
 
-    private func drawStatus(_ canvas: inout Canvas) {
+    private func drawStatus(_ canvas: inout ScreenGrid) {
         let row = layout.status.y
         let right = "\(graphics.rawValue) · \(depth.rawValue)\(depth == .truecolor || depth == .mono ? "" : " colours") · \(baseTheme.name)"
         let rightStart = max(width - TextWidth.of(right) - 1, width / 2)
@@ -88,7 +88,7 @@ extension StudioCore {
         canvas.put(right, x: rightStart, y: row, style: theme.style(.dim))
     }
 
-    private func drawKeyBar(_ canvas: inout Canvas) {
+    private func drawKeyBar(_ canvas: inout ScreenGrid) {
         let row = layout.keyBar.y
         canvas.fill(layout.keyBar, style: theme.style(.keybar))
         var x = 1
@@ -103,7 +103,7 @@ extension StudioCore {
         }
     }
 
-    private func drawTooSmall(_ canvas: inout Canvas) {
+    private func drawTooSmall(_ canvas: inout ScreenGrid) {
         let lines = modal == .confirmQuit
             ? ["Quit without saving?", "y quits, any other key stays"]
             : ["Terminal too small", "\(width)×\(height): needs \(StudioLayout.minimumWidth)×\(StudioLayout.minimumHeight)", "q quits"]
@@ -114,7 +114,7 @@ extension StudioCore {
         }
     }
 
-    private func drawHelp(_ canvas: inout Canvas) {
+    private func drawHelp(_ canvas: inout ScreenGrid) {
         let lines = Keymap.helpLines()
         // As many columns as it takes to fit the height, if the width allows.
         let rowsAvailable = max(height - 2 - 3, 1)
@@ -140,7 +140,7 @@ extension StudioCore {
         }
     }
 
-    private func drawConfirm(_ canvas: inout Canvas) {
+    private func drawConfirm(_ canvas: inout ScreenGrid) {
         let message = " The session is not saved. Quit anyway?  y quit · ^S save and quit · any other key stays "
         canvas.fill(layout.status, style: theme.style(.error))
         canvas.put(message, x: 0, y: layout.status.y, style: theme.style(.error))
@@ -173,7 +173,7 @@ extension StudioCore {
         return (rows.count - 1, 0)
     }
 
-    private func drawPrompt(_ canvas: inout Canvas, _ rect: Rect) {
+    private func drawPrompt(_ canvas: inout ScreenGrid, _ rect: Rect) {
         guard rect.height >= 1 && rect.width >= 4 else { return }
         let chars = prompt.characters
         var textRows = rect.height
@@ -216,7 +216,7 @@ extension StudioCore {
 
     // MARK: Unmasking
 
-    private func drawUnmasking(_ canvas: inout Canvas, _ rect: Rect) {
+    private func drawUnmasking(_ canvas: inout ScreenGrid, _ rect: Rect) {
         guard rect.height >= 3 && rect.width >= 10 else { return }
         let s = settings
         let changed = generatedSettings != nil && generatedSettings != settings
@@ -248,7 +248,7 @@ extension StudioCore {
     }
 
     /// Draws an image centred in `rect`: sixel placement, coloured half blocks, or shading.
-    func drawImage(_ canvas: inout Canvas, _ image: RGBImage, in rect: Rect) {
+    func drawImage(_ canvas: inout ScreenGrid, _ image: RGBImage, in rect: Rect) {
         guard !rect.isEmpty else { return }
         switch graphics {
         case .sixel:
@@ -294,7 +294,7 @@ extension StudioCore {
 
     // MARK: Chat
 
-    private func drawChat(_ canvas: inout Canvas, _ rect: Rect) {
+    private func drawChat(_ canvas: inout ScreenGrid, _ rect: Rect) {
         guard rect.height >= 2 && rect.width >= 8 else { return }
         let inputY = rect.maxY - 1
         // Transcript, wrapped, newest at the bottom.
@@ -344,7 +344,7 @@ extension StudioCore {
 
     // MARK: Experts
 
-    private func drawExperts(_ canvas: inout Canvas, _ rect: Rect) {
+    private func drawExperts(_ canvas: inout ScreenGrid, _ rect: Rect) {
         guard rect.height >= 4 && rect.width >= 20 else { return }
         guard let info else {
             canvas.put(loadError == nil ? "loading…" : "no model", x: rect.x, y: rect.y, style: theme.style(.dim), limit: rect.maxX)
@@ -378,7 +378,7 @@ extension StudioCore {
     }
 
     /// Draws one heatmap group; returns the next free row.
-    private func drawHeatGroup(_ canvas: inout Canvas, x: Int, y: Int, width: Int, rows: Int, info: BackendInfo, heat: HeatScale,
+    private func drawHeatGroup(_ canvas: inout ScreenGrid, x: Int, y: Int, width: Int, rows: Int, info: BackendInfo, heat: HeatScale,
                                title: String, frequencies: [[Double]], sequence: [[SequenceExpertGate]], group: String,
                                selectable: Bool) -> Int {
         canvas.put(title, x: x, y: y, style: theme.style(.title), limit: x + width)
@@ -423,7 +423,7 @@ extension StudioCore {
 
     /// One heat cell: a coloured block, or a shading character without a colour cube; "·" for no data.
     @discardableResult
-    private func drawHeatCell(_ canvas: inout Canvas, x: Int, y: Int, value: Double?, heat: HeatScale, width: Int) -> Int {
+    private func drawHeatCell(_ canvas: inout ScreenGrid, x: Int, y: Int, value: Double?, heat: HeatScale, width: Int) -> Int {
         guard let value else { return canvas.put(String(repeating: "·", count: width), x: x, y: y, style: theme.style(.dim)) }
         if depth.drawsColorBlocks {
             for i in 0..<width { canvas[x + i, y] = Cell(" ", Style(fg: .rgb(heat.ink(on: value)), bg: .rgb(heat.color(value)))) }
