@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "FaceModel", "Tensor", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FaceData", "FaceModel", "Inference", "Tensor", "Imaging"]),
         .testTarget(name: "CommandTests", dependencies: ["TestSupport"]),
-        .testTarget(name: "StudioTests", dependencies: ["Studio", "Inference", "Imaging", "TestSupport"]),
+        .testTarget(name: "StudioTests", dependencies: ["Studio", "Inference", "Imaging", "TestSupport"], exclude: ["Snapshots", "Fixtures"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Training", "FaceModel", "Tensor", "Imaging", "TestSupport"]),
 
     ],

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Inference
 import FaceModel
 
 /// Drawing: the whole screen into a `ScreenGrid` from the core's state, every frame.
@@ -359,7 +360,7 @@ extension StudioCore {
         var y = rect.y
         y = drawHeatGroup(&canvas, x: rect.x, y: y, width: rect.width, rows: perGroup, info: info, heat: heat,
                           title: "T2I image tokens" + (t2i == nil ? "" : " · step \(selectedStep + 1)"),
-                          frequencies: t2i?.frequencies ?? [], sequence: t2i?.sequence ?? [], group: "t2i", selectable: true)
+                          frequencies: t2i?.frequencies ?? [], sequence: t2i?.sequenceLayers ?? [], group: "t2i", selectable: true)
         y = drawHeatGroup(&canvas, x: rect.x, y: y, width: rect.width, rows: perGroup, info: info, heat: heat,
                           title: "MMU answer" + (mmuTokens == 0 ? "" : " · \(mmuTokens) tokens"),
                           frequencies: mmu, sequence: mmuSequence, group: "mmu", selectable: false)
@@ -378,8 +379,8 @@ extension StudioCore {
     }
 
     /// Draws one heatmap group; returns the next free row.
-    private func drawHeatGroup(_ canvas: inout ScreenGrid, x: Int, y: Int, width: Int, rows: Int, info: BackendInfo, heat: HeatScale,
-                               title: String, frequencies: [[Double]], sequence: [[SequenceExpertGate]], group: String,
+    private func drawHeatGroup(_ canvas: inout ScreenGrid, x: Int, y: Int, width: Int, rows: Int, info: ModelInfo, heat: HeatScale,
+                               title: String, frequencies: [[Double]], sequence: [SequenceLayerRouting], group: String,
                                selectable: Bool) -> Int {
         canvas.put(title, x: x, y: y, style: theme.style(.title), limit: x + width)
         // Column header: layer label, S, routed 1…8, then sequence experts.
@@ -409,7 +410,7 @@ extension StudioCore {
                 let gates = layer < sequence.count ? sequence[layer] : nil
                 for name in seqNames {
                     lx += 1
-                    let gate = gates.map { g in g.first(where: { $0.name == name })?.gate ?? 0 }
+                    let gate = gates.map { Double($0.weight(of: name)) }
                     if gates == nil {
                         lx = canvas.put("– ", x: lx, y: ry, style: theme.style(.dim))
                     } else {

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Inference
 import FaceModel
 import Support
 
@@ -68,7 +69,7 @@ public final class StudioCore {
     var keyBarHits: [(range: Range<Int>, command: Command)] = []
 
     // Model
-    public private(set) var info: BackendInfo?
+    public private(set) var info: ModelInfo?
     public private(set) var loadError: String?
 
     // Prompt
@@ -78,10 +79,10 @@ public final class StudioCore {
     private var unknownCache: (text: String, ranges: [Range<Int>])? = nil
 
     // Generation
-    public private(set) var settings = GenerationSettings()
-    public private(set) var generatedSettings: GenerationSettings?
+    public private(set) var settings = GenerateOptions()
+    public private(set) var generatedSettings: GenerateOptions?
     public private(set) var generatedPrompt = ""
-    public private(set) var frames: [UnmaskFrame] = []
+    public private(set) var frames: [StepEvent] = []
     public private(set) var selectedStep = 0
     public private(set) var following = true
     public private(set) var generating = false
@@ -115,7 +116,7 @@ public final class StudioCore {
     /// Running sums of the current answer's routing, per layer and expert, and the token count.
     public private(set) var mmuSums: [[Double]] = []
     public private(set) var mmuTokens = 0
-    public private(set) var mmuSequence: [[SequenceExpertGate]] = []
+    public private(set) var mmuSequence: [SequenceLayerRouting] = []
 
     // Session
     public var sessionPath: String
@@ -282,12 +283,12 @@ public final class StudioCore {
             setStatus("overlay: \(overlayDescription)")
         case .seedUp: changeSettings { $0.seed &+= 1 }
         case .seedDown: changeSettings { $0.seed &-= 1 }
-        case .stepsUp: changeSettings { $0.steps = min($0.steps + 1, GenerationSettings.stepsRange.upperBound) }
-        case .stepsDown: changeSettings { $0.steps = max($0.steps - 1, GenerationSettings.stepsRange.lowerBound) }
-        case .cfgUp: changeSettings { $0.cfg = min($0.cfg + 0.25, GenerationSettings.cfgRange.upperBound) }
-        case .cfgDown: changeSettings { $0.cfg = max($0.cfg - 0.25, GenerationSettings.cfgRange.lowerBound) }
-        case .temperatureUp: changeSettings { $0.temperature = min($0.temperature + 0.5, GenerationSettings.temperatureRange.upperBound) }
-        case .temperatureDown: changeSettings { $0.temperature = max($0.temperature - 0.5, GenerationSettings.temperatureRange.lowerBound) }
+        case .stepsUp: changeSettings { $0.steps = min($0.steps + 1, SamplerRanges.steps.upperBound) }
+        case .stepsDown: changeSettings { $0.steps = max($0.steps - 1, SamplerRanges.steps.lowerBound) }
+        case .cfgUp: changeSettings { $0.cfg = min($0.cfg + 0.25, SamplerRanges.cfg.upperBound) }
+        case .cfgDown: changeSettings { $0.cfg = max($0.cfg - 0.25, SamplerRanges.cfg.lowerBound) }
+        case .temperatureUp: changeSettings { $0.temperature = min($0.temperature + 0.5, SamplerRanges.temperature.upperBound) }
+        case .temperatureDown: changeSettings { $0.temperature = max($0.temperature - 0.5, SamplerRanges.temperature.lowerBound) }
         case .exportImage: exportImages(all: false)
         case .exportFrames: exportImages(all: true)
         case .send: sendChat()
@@ -335,14 +336,14 @@ public final class StudioCore {
         playing = false
     }
 
-    private func changeSettings(_ change: (inout GenerationSettings) -> Void) {
+    private func changeSettings(_ change: (inout GenerateOptions) -> Void) {
         change(&settings)
         dirty = true
         setStatus(frames.isEmpty ? "settings: \(settingsSummary(settings))"
                                  : "settings changed: g regenerates (\(settingsSummary(settings)))")
     }
 
-    func settingsSummary(_ s: GenerationSettings) -> String {
+    func settingsSummary(_ s: GenerateOptions) -> String {
         "seed \(s.seed), \(s.steps) steps, CFG \(format(s.cfg)), T \(format(s.temperature))"
     }
 
@@ -366,7 +367,7 @@ public final class StudioCore {
         history.record(prompt.text)
         dirty = true
         onSettingsChanged?(Settings(theme: baseTheme.name, history: history.entries))
-        jobs.submit(.generate(id: generationID, prompt: text, settings: settings))
+        jobs.submit(.generate(id: generationID, prompt: text, options: settings))
         setStatus("generating: \(settingsSummary(settings))")
     }
 
@@ -377,7 +378,7 @@ public final class StudioCore {
         case .loaded(let info):
             self.info = info
             selectedLayer = min(selectedLayer, max(info.layers - 1, 0))
-            setStatus("model ready: \(info.description)")
+            setStatus("model ready: \(info.summary)")
         case .loadFailed(let message):
             loadError = message
             setStatus("no model: \(message)", error: true)
@@ -385,14 +386,16 @@ public final class StudioCore {
             guard id == generationID else { return }
             if frame.step < frames.count { frames[frame.step] = frame } else { frames.append(frame) }
             if following && !playing { selectedStep = frames.count - 1 }
-        case let .generationEnded(id, error):
+        case let .generationEnded(id, outcome):
             guard id == generationID else { return }
             generating = false
-            if let error {
-                setStatus(error == "cancelled" ? "generation cancelled at step \(frames.count)" : "generation failed: \(error)",
-                          error: error != "cancelled")
-            } else if let last = frames.last {
-                setStatus("generated in \(String(format: "%.2f", last.elapsed)) s (\(settingsSummary(generatedSettings ?? settings)))")
+            switch outcome {
+            case .cancelled: setStatus("generation cancelled at step \(frames.count)")
+            case .failed(let error): setStatus("generation failed: \(error)", error: true)
+            case .finished:
+                if let last = frames.last {
+                    setStatus("generated in \(String(format: "%.2f", last.elapsed)) s (\(settingsSummary(generatedSettings ?? settings)))")
+                }
             }
         case let .chatOpened(id, source, error):
             guard id == chatID else { return }
@@ -406,18 +409,20 @@ public final class StudioCore {
             if messages.last?.role != .assistant { messages.append(ChatMessage(.assistant, "")) }
             messages[messages.count - 1].text += token.text
             accumulate(token.routing)
-        case let .answerEnded(id, error):
+        case let .answerEnded(id, outcome):
             guard id == askID else { return }
             answering = false
             // A cancelled answer stays in the model's context as far as it got, like a finished one.
-            if let asked, error == nil || error == "cancelled" {
+            if let asked, outcome == .finished || outcome == .cancelled {
                 let answer = messages.indices.contains(asked.messageIndex) && messages[asked.messageIndex].role == .assistant
                     ? messages[asked.messageIndex].text : ""
                 chatTurns.append(ChatTurn(question: asked.question, answer: answer))
             }
             asked = nil
-            if let error {
-                messages.append(ChatMessage(error == "cancelled" ? .info : .error, error == "cancelled" ? "(answer cancelled)" : error))
+            switch outcome {
+            case .finished: break
+            case .cancelled: messages.append(ChatMessage(.info, "(answer cancelled)"))
+            case .failed(let error): messages.append(ChatMessage(.error, error))
             }
         case let .decoded(id, images, error):
             guard id == decodeID else { return }
@@ -426,7 +431,7 @@ public final class StudioCore {
         }
     }
 
-    private func accumulate(_ routing: ExpertRouting) {
+    private func accumulate(_ routing: RoutingTrace) {
         if mmuSums.count != routing.frequencies.count {
             mmuSums = routing.frequencies.map { [Double](repeating: 0, count: $0.count) }
             mmuTokens = 0
@@ -435,7 +440,7 @@ public final class StudioCore {
             for (e, v) in row.enumerated() { mmuSums[l][e] += v }
         }
         mmuTokens += 1
-        if !routing.sequence.isEmpty { mmuSequence = routing.sequence }
+        if !routing.sequenceLayers.isEmpty { mmuSequence = routing.sequenceLayers }
     }
 
     /// The MMU heatmap rows: the current answer's mean routing.

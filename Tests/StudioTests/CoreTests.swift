@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Imaging
+import Inference
 @testable import Studio
 
 @Suite(.serialized) struct CoreTests {
@@ -210,6 +211,31 @@ import Imaging
         try s.settle()
         #expect(s.backend.openedImages == [picture])
         #expect(s.backend.openedHistories == [[ChatTurn(question: "who is this?", answer: "They look happy and young.")]])
+    }
+
+    /// A session saved by the studio before it used the engine's types (version 1) opens, and
+    /// saving it again writes the current version, which reads back the same.
+    @Test func versionOneSessionsStillOpen() throws {
+        let session = try SessionFile.read(path: repositoryRoot + "/Tests/StudioTests/Fixtures/session-v1.json")
+        #expect(session.prompt == "a woman with bangs" && session.frames.count == 3 && session.selectedStep == 1)
+        #expect(session.settings.steps == 3 && session.settings.cfg == 2 && session.settings.temperature == 4.5 && session.settings.seed == 0)
+        #expect(session.settings.sampleTemperature == GenerateOptions().sampleTemperature)
+        #expect(session.frames[0].routing.layers.map(\.topExpert.count) == [16, 16, 16])
+        #expect(session.frames[0].routing.frequencies[1][0] == 0.03571428571428571)
+        let gates = try #require(session.frames[2].routing.sequenceLayers.first)
+        #expect(gates.experts == ["copy", "zero", "noise"] && gates.chosen == ["copy", "noise"] && gates.weight(of: "noise") == 0.25)
+        #expect(session.chatTurns == [ChatTurn(question: "is she happy?", answer: "They look happy and young.")])
+
+        let r = try Harness()
+        r.core.restore(session)
+        try r.settle()
+        #expect(r.core.frames.count == 3 && r.core.frames.allSatisfy { $0.preview != nil } && r.core.overlay == .confidence)
+        #expect(r.backend.openedHistories == [session.chatTurns ?? []])
+        r.core.handle(.ctrl("s"))
+        defer { try? FileManager.default.removeItem(atPath: r.core.sessionPath) }
+        let again = try SessionFile.read(path: r.core.sessionPath)
+        #expect(again.version == SessionFile.currentVersion && again.frames.map(\.routing) == session.frames.map(\.routing))
+        #expect(again.settings == session.settings)
     }
 
     @Test func brokenSessionFilesAreNamed() throws {
