@@ -29,19 +29,19 @@ struct GenerateCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     @Option(help: "Unmasking steps.")
-    var steps: Int = 12
+    var steps: Int = GenerateOptions().steps
 
     @Option(help: "Classifier-free guidance weight (0 = off).")
-    var cfg: Float = 1.75
+    var cfg: Float = GenerateOptions().cfg
 
     @Option(help: "T0, the annealed confidence noise.")
-    var temperature: Float = 4.5
+    var temperature: Float = GenerateOptions().temperature
 
     @Option(help: "Temperature of the softmax the codes are drawn from (below 1: safer, less varied faces).")
-    var sampleTemperature: Float = 1
+    var sampleTemperature: Float = GenerateOptions().sampleTemperature
 
     @Option(help: "Mask schedule: cosine or linear.")
-    var schedule: String = "cosine"
+    var schedule: String = GenerateOptions().schedule.rawValue
 
     @Option(help: "Output PNG.")
     var out: String = "face.png"
@@ -195,7 +195,3 @@ struct CaptionCommand: ParsableCommand {
     }
 }
 
-/// A one-line warning on stderr.
-func warn(_ message: String) {
-    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
-}
