@@ -67,8 +67,8 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "Model settings JSON (defaults when omitted).")
         var config: String?
 
-        @Option(help: "Directory holding the image tokenizer.")
-        var imageTokenizer: String = "Models"
+        @Option(help: "Directory holding the image tokenizer (default: the model, found as --model is).")
+        var imageTokenizer: String?
 
         @Option(help: "Weight initialisation seed.")
         var seed: UInt64 = 0
@@ -78,6 +78,7 @@ struct ModelCommand: ParsableCommand {
             let texts = try CorpusBuilder.texts(dataDirectory: data)
             let tokenizer = try TextTokenizer.train(texts: texts, vocabSize: c.textVocabSize + TextTokenizer.defaultSpecialTokens.count)
             c.textVocabSize = tokenizer.bpeVocabSize
+            let imageTokenizer = try ModelDirectory.locate(explicit: self.imageTokenizer)
             let image = try ImageTokenizer.load(directory: imageTokenizer)
             c.imageCodebookSize = image.config.codebookSize
             c.imageTokens = image.config.tokenCount
@@ -99,8 +100,8 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "Output model directory.")
         var out: String
 
-        @Option(help: "Directory holding the image tokenizer the run used.")
-        var imageTokenizer: String = "Models"
+        @Option(help: "Directory holding the image tokenizer the run used (default: the model, found as --model is).")
+        var imageTokenizer: String?
 
         @Option(help: "Directory holding the image encoders (default: --image-tokenizer).")
         var encoders: String?
@@ -115,7 +116,8 @@ struct ModelCommand: ParsableCommand {
             let tokenizer = try TextTokenizer(contentsOf: (directory.isEmpty ? "." : directory) + "/" + ModelDirectory.tokenizerFile)
             let model = UnifiedModel(config: config)
             try TrainingCheckpoint.loadWeights(path: checkpoint, parameters: model.allParameters)
-            try ModelDirectory.export(model: model, textTokenizer: tokenizer, imageTokenizerDirectory: imageTokenizer,
+            try ModelDirectory.export(model: model, textTokenizer: tokenizer,
+                                      imageTokenizerDirectory: try ModelDirectory.locate(explicit: imageTokenizer),
                                       encoderDirectory: encoders, to: out)
             print("wrote \(out) from \(checkpoint) (step \(file.metadata["step"] ?? "?"))")
         }

@@ -27,8 +27,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output directory for checkpoints, logs and the trained model.")
     var out: String
 
-    @Option(help: "Directory holding the trained image tokenizer.")
-    var imageTokenizer: String = "Models"
+    @Option(help: "Directory holding the trained image tokenizer (default: the model, found as --model is).")
+    var imageTokenizer: String?
 
     @Option(help: "Directory holding the trained image encoders, read when sequence_moe is on (default: --image-tokenizer).")
     var encoders: String?
@@ -52,6 +52,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         var trainConfig = try UnifiedRun.trainingSection(path: config)
         if let steps { trainConfig.steps = steps }
+        let imageTokenizer = try ModelDirectory.locate(explicit: self.imageTokenizer)
         let run = UnifiedRun(data: data, modelConfig: try ModelConfig.load(path: config), trainConfig: trainConfig, out: out,
                              imageTokenizerDirectory: imageTokenizer, encoderDirectory: encoders ?? imageTokenizer,
                              resume: resume, quiet: json, initFrom: initFrom)
