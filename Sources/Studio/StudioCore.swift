@@ -208,6 +208,26 @@ public final class StudioCore {
             } else if focus == .chat, let text = chatPane.questions.next() {
                 chatPane.input.setText(text)
             }
+        case .moveLeft, .moveRight, .moveWordLeft, .moveWordRight, .moveLineStart, .moveLineEnd, .deleteBackward, .deleteForward,
+             .deleteWordBackward, .deleteWordForward, .killToLineEnd, .killToLineStart, .yank, .undo, .newline:
+            runEditing(command)
+        case .stepBack, .stepForward, .firstStep, .lastStep, .playPause, .cycleOverlay, .seedUp, .seedDown, .stepsUp, .stepsDown,
+             .cfgUp, .cfgDown, .temperatureUp, .temperatureDown, .exportImage, .exportFrames:
+            runUnmasking(command)
+        case .send: sendChat()
+        case .scrollUp: chatPane.scroll += max(chatVisibleRows - 1, 1)
+        case .scrollDown: chatPane.scroll = max(chatPane.scroll - max(chatVisibleRows - 1, 1), 0)
+        case .layerUp: expertsPane.selectedLayer = max(expertsPane.selectedLayer - 1, 0)
+        case .layerDown: expertsPane.selectedLayer = min(expertsPane.selectedLayer + 1, max((info?.layers ?? 1) - 1, 0))
+        case .colourByLayer:
+            unmaskingPane.overlay = .expert
+            setStatus("image coloured by the expert each token took at layer \(expertsPane.selectedLayer)")
+        }
+    }
+
+    /// A text-editing command, on the focused editor (the prompt or the chat question).
+    private func runEditing(_ command: Command) {
+        switch command {
         case .moveLeft: editText { $0.moveLeft() }
         case .moveRight: editText { $0.moveRight() }
         case .moveWordLeft: editText { $0.moveWordLeft() }
@@ -223,6 +243,13 @@ public final class StudioCore {
         case .yank: editText { $0.yank() }
         case .undo: editText { $0.undo() }
         case .newline: editText { $0.insertNewline() }
+        default: break
+        }
+    }
+
+    /// A command of the unmasking pane: stepping, playback, overlay, sampler settings, export.
+    private func runUnmasking(_ command: Command) {
+        switch command {
         case .stepBack: selectStep(unmaskingPane.selectedStep - 1)
         case .stepForward: selectStep(unmaskingPane.selectedStep + 1)
         case .firstStep: selectStep(0)
@@ -241,14 +268,7 @@ public final class StudioCore {
         case .temperatureDown: changeSettings { $0.temperature = max($0.temperature - 0.5, SamplerRanges.temperature.lowerBound) }
         case .exportImage: exportImages(all: false)
         case .exportFrames: exportImages(all: true)
-        case .send: sendChat()
-        case .scrollUp: chatPane.scroll += max(chatVisibleRows - 1, 1)
-        case .scrollDown: chatPane.scroll = max(chatPane.scroll - max(chatVisibleRows - 1, 1), 0)
-        case .layerUp: expertsPane.selectedLayer = max(expertsPane.selectedLayer - 1, 0)
-        case .layerDown: expertsPane.selectedLayer = min(expertsPane.selectedLayer + 1, max((info?.layers ?? 1) - 1, 0))
-        case .colourByLayer:
-            unmaskingPane.overlay = .expert
-            setStatus("image coloured by the expert each token took at layer \(expertsPane.selectedLayer)")
+        default: break
         }
     }
 

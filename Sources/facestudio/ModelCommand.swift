@@ -107,11 +107,7 @@ struct ModelCommand: ParsableCommand {
         var encoders: String?
 
         func run() throws {
-            let file = try SafetensorsFile(path: checkpoint)
-            guard let configJSON = file.metadata["config"] else {
-                throw ValidationError("\(checkpoint): __metadata__.config missing (not a checkpoint of `facestudio train`?)")
-            }
-            let config = try ModelConfig.decode(json: Data(configJSON.utf8), source: checkpoint + ": __metadata__.config")
+            let (config, step) = try TrainingCheckpoint.runInfo(path: checkpoint)
             let directory = (checkpoint as NSString).deletingLastPathComponent
             let tokenizer = try TextTokenizer(contentsOf: (directory.isEmpty ? "." : directory) + "/" + ModelDirectory.tokenizerFile)
             let model = UnifiedModel(config: config)
@@ -119,7 +115,7 @@ struct ModelCommand: ParsableCommand {
             try ModelDirectory.export(model: model, textTokenizer: tokenizer,
                                       imageTokenizerDirectory: try ModelDirectory.locate(explicit: imageTokenizer),
                                       encoderDirectory: encoders, to: out)
-            print("wrote \(out) from \(checkpoint) (step \(file.metadata["step"] ?? "?"))")
+            print("wrote \(out) from \(checkpoint) (step \(step.map(String.init) ?? "?"))")
         }
     }
 }
