@@ -12,7 +12,7 @@ CPU_FLAGS := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /pr
 RELEASE := -c release -Xswiftc -enable-testing $(CPU_FLAGS)
 BIN := .build/release/facestudio
 
-.PHONY: deps build run test bench model clean
+.PHONY: deps build run test bench model install clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -41,6 +41,17 @@ bench: build
 # model card); resumable, hours on a 2-core machine. Variables: see scripts/make-model.sh.
 model: build
 	./scripts/make-model.sh
+
+# Installs the binary, the shipped model and the themes under PREFIX, where the binary finds
+# them from any folder (<prefix>/share/facestudio, see docs/DESIGN.md "Finding the model and the
+# themes"). DESTDIR stages the tree for a package.
+PREFIX ?= /usr/local
+SHARE := $(DESTDIR)$(PREFIX)/share/facestudio
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/Models $(SHARE)/Themes
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/facestudio
+	install -m 644 Models/* $(SHARE)/Models/
+	install -m 644 Themes/*.theme $(SHARE)/Themes/
 
 clean:
 	rm -rf .build .build-test.log

@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CSixel", pkgConfig: "libsixel", providers: [.apt(["libsixel-dev"])]),
         .systemLibrary(name: "CMalloc"),  // part of libc: no package to install
 
-        // Layers, arrows pointing down only (see DESIGN.md "Layout").
+        // Layers, arrows pointing down only (see docs/DESIGN.md "Layout").
         .target(name: "Support"),
         .target(name: "Tensor", dependencies: ["Support", "CBLAS", "CMalloc"], swiftSettings: fastMath),
         .target(name: "Imaging", dependencies: ["Support", "CPNG", "CSixel"], swiftSettings: fastMath),
@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "FaceModel", "Tensor", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FaceData", "FaceModel", "Inference", "Tensor", "Imaging"]),
         .testTarget(name: "CommandTests", dependencies: ["TestSupport"]),
-        .testTarget(name: "StudioTests", dependencies: ["Studio", "Inference", "Imaging", "TestSupport"]),
+        .testTarget(name: "StudioTests", dependencies: ["Studio", "Inference", "Imaging", "TestSupport"], exclude: ["Snapshots", "Fixtures"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Training", "FaceModel", "Tensor", "Imaging", "TestSupport"]),
 
     ],

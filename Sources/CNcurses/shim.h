@@ -3,3 +3,7 @@
 #endif
 #include <locale.h>
 #include <ncursesw/curses.h>
+
+/* From <term.h>, which is not included whole: its capability macros (lines, columns, …) would
+   shadow ordinary names. The studio asks terminfo about a terminal before starting curses. */
+extern int setupterm(const char *term, int filedes, int *errret);

@@ -2,7 +2,7 @@ import Foundation
 import Tensor
 import Imaging
 
-// The two frozen image encoders the sequence-level MoE reads (DESIGN.md "Sequence-level MoE"):
+// The two frozen image encoders the sequence-level MoE reads (docs/DESIGN.md "Sequence-level MoE"):
 // a small CLIP (image and text towers, ClipEncoder.swift) and a face-attribute CNN
 // (FaceEncoder.swift). Both are trained by `facestudio encoders train` before the unified
 // model, and ship beside it as `encoder_*` files:

@@ -31,7 +31,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Switches for the Tab. 4 ablation.
     public var tokenMoE: Bool = true
     public var sequenceMoE: Bool = true
-    /// Sequence-level MoE (DESIGN.md "Sequence-level MoE"): balance-loss weight over the
+    /// Sequence-level MoE (docs/DESIGN.md "Sequence-level MoE"): balance-loss weight over the
     /// sequences of a batch (0 turns it off).
     public var sequenceBalanceLossWeight: Float = 0.01
     /// Perceiver resampler shared by every layer's conditioning experts: attention+FFN layers,

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tensor
 
 /// A model directory (`Models/` ships one): `config.json`, `model.safetensors`, `tokenizer.json`,
@@ -18,6 +19,13 @@ public struct ModelDirectory {
     public static let configFile = "config.json"
     public static let weightsFile = "model.safetensors"
     public static let tokenizerFile = "tokenizer.json"
+
+    /// Where to load the model from when `explicit` (`--model`) is nil: `$FACESTUDIO_MODEL`,
+    /// `./Models`, the installed model, or the model of the checkout the binary was built in
+    /// (`ResourceSearch`). The error lists every folder searched.
+    public static func locate(explicit: String?, search: ResourceSearch = ResourceSearch()) throws -> String {
+        try search.locate("Models", explicit: explicit, variable: "FACESTUDIO_MODEL", marker: configFile, option: "--model")
+    }
 
     public init(path: String) throws {
         self.path = path

@@ -1,6 +1,6 @@
 import Tensor
 
-// Sequence-level MoE (DESIGN.md "Sequence-level MoE"; MoE++ zero/copy experts plus experts
+// Sequence-level MoE (docs/DESIGN.md "Sequence-level MoE"; MoE++ zero/copy experts plus experts
 // that inject conditioning through the resampler). After the token-level MoE of every block,
 // one router per task group scores the group's three experts on the mean-pooled hidden state of
 // each sequence; the top 2 run with their softmax gates renormalised to sum to 1:

@@ -28,17 +28,17 @@ public struct SequenceLayout: Sendable {
     }
 }
 
-/// Builds T2I and MMU sequences and their omni-attention masks (DESIGN.md "Vocabulary and
+/// Builds T2I and MMU sequences and their omni-attention masks (docs/DESIGN.md "Vocabulary and
 /// sequences").
 public struct SequenceBuilder: Sendable {
-    public let vocab: Vocabulary
+    public let vocab: TokenIDs
     public let imageTokens: Int
     /// Fixed text segment length for T2I: `<|bos|> text <|eos|> [pad…]`.
     public let promptLength: Int
     public let maxLength: Int
 
     public init(config: ModelConfig) {
-        vocab = Vocabulary(config)
+        vocab = TokenIDs(config)
         imageTokens = config.imageTokens
         promptLength = config.maxPromptTokens
         maxLength = config.maxSequenceLength

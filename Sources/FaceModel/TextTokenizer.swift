@@ -9,7 +9,7 @@ import Foundation
 /// Training: `TextTokenizerTraining.swift`; file format: `TextTokenizerFile.swift`.
 /// Immutable apart from an internal cache, and safe to share between threads.
 public final class TextTokenizer: @unchecked Sendable {
-    /// The special tokens of the Show-o sequence layout (DESIGN.md "Vocabulary and sequences").
+    /// The special tokens of the Show-o sequence layout (docs/DESIGN.md "Vocabulary and sequences").
     public static let defaultSpecialTokens = ["<|pad|>", "<|bos|>", "<|eos|>", "<|soi|>", "<|eoi|>", "<|t2i|>", "<|mmu|>"]
 
     /// One learned merge: tokens `left`, `right` become `result` (ids).

@@ -261,8 +261,8 @@ private struct TokenizerFileReader {
         guard value["type"] == .string("ByteLevel") else { throw fail("\(field).type", "expected \"ByteLevel\"") }
     }
 
-    /// Special tokens: ids must follow the BPE vocabulary in order (DESIGN.md: "text BPE tokens,
-    /// then specials").
+    /// Special tokens: ids must follow the BPE vocabulary in order (docs/DESIGN.md "Vocabulary and
+    /// sequences": text tokens, then the specials).
     private func readAddedTokens(_ value: JSONValue?, vocab: [String: Int32], bpeVocabSize: Int) throws -> [String] {
         guard let value, value != .null else { return [] }
         guard case let .array(entries) = value else { throw fail("added_tokens", "expected an array, found \(value.kindDescription)") }

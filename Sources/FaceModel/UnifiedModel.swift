@@ -141,7 +141,7 @@ public struct ForwardRecord {
 /// The unified model.
 public final class UnifiedModel: Layer {
     public let config: ModelConfig
-    public let vocab: Vocabulary
+    public let vocab: TokenIDs
     public let embed: Embedding
     public let blocks: [Block]
     public let lnFinal: LayerNorm
@@ -173,7 +173,7 @@ public final class UnifiedModel: Layer {
 
     public init(config: ModelConfig, seed: UInt64 = 0) {
         self.config = config
-        vocab = Vocabulary(config)
+        vocab = TokenIDs(config)
         var rng = RNG(seed: seed)
         var sequenceRNG = RNG(seed: seed).derived(0x5E9_0E)
         embed = Embedding(vocab.size, config.dModel, std: config.initStd, rng: &rng)

@@ -11,6 +11,10 @@ public struct LayerRouting: Sendable, Codable, Equatable {
     public var topExpert: [Int]
     /// The gate of that choice.
     public var topGate: [Float]
+
+    public init(frequencies: [Double], topExpert: [Int] = [], topGate: [Float] = []) {
+        self.frequencies = frequencies; self.topExpert = topExpert; self.topGate = topGate
+    }
 }
 
 /// Which whole-sequence experts one layer's sequence-level MoE chose for one sequence.
@@ -23,6 +27,15 @@ public struct SequenceLayerRouting: Sendable, Codable, Equatable {
     public var gates: [Float]
     /// Per expert of `experts`: its gate, 0 when not chosen (a heatmap row).
     public var weights: [Float]
+
+    public init(experts: [String], chosen: [String], gates: [Float], weights: [Float]) {
+        self.experts = experts; self.chosen = chosen; self.gates = gates; self.weights = weights
+    }
+
+    /// The gate of the expert named `name` (0 when it was not chosen or is not in this group).
+    public func weight(of name: String) -> Float {
+        experts.firstIndex(of: name).flatMap { $0 < weights.count ? weights[$0] : nil } ?? 0
+    }
 }
 
 /// The routing of one forward pass, for the studio's heatmaps and `--json` output.
@@ -34,6 +47,13 @@ public struct RoutingTrace: Sendable, Codable, Equatable {
     /// Per layer, the sequence-level choice for the traced sequence; empty when the
     /// sequence-level MoE is off.
     public var sequenceLayers: [SequenceLayerRouting]
+
+    public init(group: String, layers: [LayerRouting], sequenceLayers: [SequenceLayerRouting] = []) {
+        self.group = group; self.layers = layers; self.sequenceLayers = sequenceLayers
+    }
+
+    /// Per layer, the share of counted tokens choosing each routed expert (heatmap rows).
+    public var frequencies: [[Double]] { layers.map(\.frequencies) }
 
     /// Summarises `record` over the given rows (row indices within the batch's B·T rows); the
     /// sequence level is reported for batch element `sequence`.
@@ -61,8 +81,9 @@ public struct RoutingTrace: Sendable, Codable, Equatable {
     }
 }
 
-/// One MaskGIT step of `generate`.
-public struct StepEvent: Sendable {
+/// One MaskGIT step of `generate`. Codable without its preview (decoded again from `codes`),
+/// so a studio session can keep every step.
+public struct StepEvent: Sendable, Codable {
     /// 0-based step and the number of steps.
     public var step: Int
     public var steps: Int
@@ -80,6 +101,14 @@ public struct StepEvent: Sendable {
     public var preview: RGBImage?
     /// Seconds since generation started.
     public var elapsed: Double
+
+    enum CodingKeys: String, CodingKey { case step, steps, codes, masked, confidence, revealed, routing, elapsed }
+
+    public init(step: Int, steps: Int, codes: [Int], masked: [Bool], confidence: [Float], revealed: [Int],
+                routing: RoutingTrace, preview: RGBImage? = nil, elapsed: Double) {
+        self.step = step; self.steps = steps; self.codes = codes; self.masked = masked; self.confidence = confidence
+        self.revealed = revealed; self.routing = routing; self.preview = preview; self.elapsed = elapsed
+    }
 }
 
 /// One decoded token of `ask` / `caption`.
@@ -89,6 +118,8 @@ public struct TokenEvent: Sendable {
     public var tokenID: Int
     /// Routing of this token's position.
     public var routing: RoutingTrace
+
+    public init(text: String, tokenID: Int, routing: RoutingTrace) { self.text = text; self.tokenID = tokenID; self.routing = routing }
 }
 
 /// Lets a caller stop `generate` / `ask` between steps or tokens, from any thread.

@@ -16,7 +16,8 @@ public enum MaskSchedule: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// Settings of `generate` (DESIGN.md "Sampling"). Defaults: 12 steps, CFG 1.75, T0 4.5.
+/// Settings of `generate` (docs/DESIGN.md "Sampling"). Defaults: 12 steps, CFG 1.75, T0 4.5, the
+/// one place those numbers are written (the CLI's options and the studio start from them).
 public struct GenerateOptions: Codable, Sendable, Equatable {
     public var steps: Int = 12
     /// Classifier-free guidance weight w in `(1+w)·ℓ_cond − w·ℓ_uncond` (0 turns CFG off).
@@ -31,6 +32,20 @@ public struct GenerateOptions: Codable, Sendable, Equatable {
     public var previews: Bool = true
 
     public init() {}
+
+    /// Every field may be missing and takes its default (a studio session from before the
+    /// sampler's later fields were stored holds only seed, steps, cfg and temperature).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = GenerateOptions()
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? d.steps
+        cfg = try c.decodeIfPresent(Float.self, forKey: .cfg) ?? d.cfg
+        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? d.temperature
+        sampleTemperature = try c.decodeIfPresent(Float.self, forKey: .sampleTemperature) ?? d.sampleTemperature
+        schedule = try c.decodeIfPresent(MaskSchedule.self, forKey: .schedule) ?? d.schedule
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        previews = try c.decodeIfPresent(Bool.self, forKey: .previews) ?? d.previews
+    }
 
     func validate() throws {
         if !(1...256).contains(steps) { throw InferenceError.invalidOption("steps: \(steps) is outside 1…256") }

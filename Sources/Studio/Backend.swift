@@ -2,89 +2,12 @@ import Foundation
 import Imaging
 import Inference
 
-/// The generation controls the unmasking pane shows and changes.
-public struct GenerationSettings: Codable, Equatable, Sendable {
-    public var seed: UInt64 = 0
-    public var steps: Int = 12
-    public var cfg: Float = 1.75
-    public var temperature: Float = 4.5
-
-    public init() {}
-
-    public static let stepsRange = 1...64
-    public static let cfgRange: ClosedRange<Float> = 0...10
-    public static let temperatureRange: ClosedRange<Float> = 0...20
-}
-
-/// One sequence-level expert's gate at one layer (MoE++ copy/zero/noise, copy/CLIP/face).
-public struct SequenceExpertGate: Codable, Equatable, Sendable {
-    public var name: String
-    public var gate: Double
-    public init(name: String, gate: Double) { self.name = name; self.gate = gate }
-}
-
-/// Routing of one forward pass as the experts pane shows it.
-public struct ExpertRouting: Codable, Equatable, Sendable {
-    /// "t2i" or "mmu".
-    public var group: String
-    /// Per layer: share of the counted tokens choosing each routed expert (each row sums to k).
-    public var frequencies: [[Double]]
-    /// Per layer: each counted token's top expert (for T2I, one per image slot).
-    public var topExpert: [[Int]]
-    /// Per layer: the sequence-level experts chosen and their gates (empty until the engine
-    /// reports them).
-    public var sequence: [[SequenceExpertGate]]
-
-    public init(group: String, frequencies: [[Double]], topExpert: [[Int]] = [], sequence: [[SequenceExpertGate]] = []) {
-        self.group = group; self.frequencies = frequencies; self.topExpert = topExpert; self.sequence = sequence
-    }
-}
-
-/// One MaskGIT step as the studio keeps it.
-public struct UnmaskFrame: Codable, Sendable {
-    public var step: Int
-    public var steps: Int
-    public var codes: [Int]
-    public var masked: [Bool]
-    public var confidence: [Float]
-    public var revealed: [Int]
-    public var routing: ExpertRouting
-    public var elapsed: Double
-    /// The decoded image (not stored in session files: decoded again from `codes`).
-    public var preview: RGBImage?
-
-    enum CodingKeys: String, CodingKey { case step, steps, codes, masked, confidence, revealed, routing, elapsed }
-
-    public init(step: Int, steps: Int, codes: [Int], masked: [Bool], confidence: [Float], revealed: [Int],
-                routing: ExpertRouting, elapsed: Double, preview: RGBImage?) {
-        self.step = step; self.steps = steps; self.codes = codes; self.masked = masked; self.confidence = confidence
-        self.revealed = revealed; self.routing = routing; self.elapsed = elapsed; self.preview = preview
-    }
-}
-
-/// One streamed piece of a chat answer.
-public struct ChatToken: Sendable {
-    public var text: String
-    public var routing: ExpertRouting
-    public init(text: String, routing: ExpertRouting) { self.text = text; self.routing = routing }
-}
-
-/// What the experts pane and the overlays need to know about the model before any event.
-public struct BackendInfo: Equatable, Sendable {
-    public var description: String
-    public var layers: Int
-    public var sharedExperts: Int
-    public var routedExperts: Int
-    /// Image token grid side (16 for 256 slots).
-    public var gridSide: Int
-    /// Sequence-level expert names per group ("t2i": copy, zero, noise; "mmu": copy, clip, face).
-    public var sequenceExperts: [String: [String]]
-
-    public init(description: String, layers: Int, sharedExperts: Int, routedExperts: Int, gridSide: Int,
-                sequenceExperts: [String: [String]]) {
-        self.description = description; self.layers = layers; self.sharedExperts = sharedExperts
-        self.routedExperts = routedExperts; self.gridSide = gridSide; self.sequenceExperts = sequenceExperts
-    }
+/// The ranges the unmasking pane's keys keep the sampler settings in (narrower than the engine
+/// accepts: a key press moves a setting one notch, and these cover what is worth trying).
+public enum SamplerRanges {
+    public static let steps = 1...64
+    public static let cfg: ClosedRange<Float> = 0...10
+    public static let temperature: ClosedRange<Float> = 0...20
 }
 
 /// One question and its answer in the chat the model is in.
@@ -103,21 +26,22 @@ public enum ChatImage: Sendable {
     case file(String)
 }
 
-/// The engine side of the studio. The studio calls `load`, `generate`, `decode`, `openChat`,
-/// `ask` and `clearChat` from its one worker thread only, one at a time; `unknownWords` may be
-/// called from the UI thread at any time after `load` returned.
+/// The engine side of the studio, in the engine's own types. The studio calls `load`,
+/// `generate`, `decode`, `openChat`, `ask` and `clearChat` from its one worker thread only, one
+/// at a time; `unknownWords` may be called from the UI thread at any time after `load` returned.
 public protocol StudioBackend: AnyObject {
-    func load() throws -> BackendInfo
+    func load() throws -> ModelInfo
     /// Words the text tokenizer never saw, as character offsets into `prompt`.
     func unknownWords(in prompt: String) -> [Range<Int>]
-    func generate(prompt: String, settings: GenerationSettings, cancel: Cancellation,
-                  onStep: (UnmaskFrame) -> Void) throws
+    /// Runs `generate`, reporting every step; throws `InferenceError.cancelled` when cancelled.
+    func generate(prompt: String, options: GenerateOptions, cancel: Cancellation, onStep: (StepEvent) -> Void) throws
     func decode(codes: [Int]) throws -> RGBImage
     /// Starts a new conversation about `image`, with `history` (earlier turns, from a restored
     /// session) already in the model's context.
     func openChat(image: RGBImage, history: [ChatTurn]) throws
-    /// Answers about the open image, streaming; returns the whole answer.
-    func ask(_ question: String, cancel: Cancellation, onToken: (ChatToken) -> Void) throws -> String
+    /// Answers about the open image, streaming; returns the whole answer, or throws
+    /// `InferenceError.cancelled` after the last piece when cancelled.
+    func ask(_ question: String, cancel: Cancellation, onToken: (TokenEvent) -> Void) throws -> String
     func clearChat()
 }
 
@@ -130,16 +54,10 @@ public final class EngineBackend: StudioBackend, @unchecked Sendable {
 
     public init(modelDirectory: String) { self.modelDirectory = modelDirectory }
 
-    public func load() throws -> BackendInfo {
+    public func load() throws -> ModelInfo {
         let engine = try Engine(modelDirectory: modelDirectory)
         lock.lock(); self.engine = engine; lock.unlock()
-        let c = engine.directory.config
-        let side = Int(Double(c.imageTokens).squareRoot().rounded())
-        return BackendInfo(
-            description: "\((modelDirectory as NSString).lastPathComponent): \(c.layers) layers, d \(c.dModel), \(c.sharedExperts)+\(c.routedExperts) experts",
-            layers: c.layers, sharedExperts: c.sharedExperts, routedExperts: c.routedExperts,
-            gridSide: side * side == c.imageTokens ? side : 0,
-            sequenceExperts: c.sequenceMoE ? ["t2i": ["copy", "zero", "noise"], "mmu": ["copy", "clip", "face"]] : [:])
+        return engine.info
     }
 
     private var loaded: Engine {
@@ -157,20 +75,15 @@ public final class EngineBackend: StudioBackend, @unchecked Sendable {
         }
     }
 
-    public func generate(prompt: String, settings: GenerationSettings, cancel: Cancellation, onStep: (UnmaskFrame) -> Void) throws {
-        var options = GenerateOptions()
-        options.seed = settings.seed; options.steps = settings.steps; options.cfg = settings.cfg
-        options.temperature = settings.temperature; options.previews = true
+    public func generate(prompt: String, options: GenerateOptions, cancel: Cancellation, onStep: (StepEvent) -> Void) throws {
+        var options = options
+        options.previews = true
         _ = try withoutActuallyEscaping(onStep) { onStep in
-            try loaded.generate(prompt: prompt, options: options, cancel: cancel) { event in
-                onStep(UnmaskFrame(step: event.step, steps: event.steps, codes: event.codes, masked: event.masked,
-                                   confidence: event.confidence, revealed: event.revealed,
-                                   routing: EngineBackend.routing(event.routing), elapsed: event.elapsed, preview: event.preview))
-            }
+            try loaded.generate(prompt: prompt, options: options, cancel: cancel, onStep: onStep)
         }
     }
 
-    public func decode(codes: [Int]) throws -> RGBImage { try loaded.directory.imageTokenizer.decode(codes) }
+    public func decode(codes: [Int]) throws -> RGBImage { try loaded.decode(codes: codes) }
 
     public func openChat(image: RGBImage, history: [ChatTurn]) throws {
         let session = try loaded.chat(image: image)
@@ -178,19 +91,10 @@ public final class EngineBackend: StudioBackend, @unchecked Sendable {
         chat = session
     }
 
-    public func ask(_ question: String, cancel: Cancellation, onToken: (ChatToken) -> Void) throws -> String {
+    public func ask(_ question: String, cancel: Cancellation, onToken: (TokenEvent) -> Void) throws -> String {
         guard let chat else { throw InferenceError.invalidOption("no image to talk about: generate one or /open a PNG") }
-        return try withoutActuallyEscaping(onToken) { onToken in
-            try chat.ask(question, cancel: cancel) { onToken(ChatToken(text: $0.text, routing: EngineBackend.routing($0.routing))) }
-        }
+        return try withoutActuallyEscaping(onToken) { onToken in try chat.ask(question, cancel: cancel, onToken: onToken) }
     }
 
     public func clearChat() { chat?.clear() }
-
-    static func routing(_ trace: RoutingTrace) -> ExpertRouting {
-        ExpertRouting(group: trace.group, frequencies: trace.layers.map(\.frequencies), topExpert: trace.layers.map(\.topExpert),
-                      sequence: trace.sequenceLayers.map { layer in
-                          zip(layer.experts, layer.weights).map { SequenceExpertGate(name: $0, gate: Double($1)) }
-                      })
-    }
 }

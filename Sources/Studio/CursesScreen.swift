@@ -17,7 +17,7 @@ public enum InputEvent: Equatable {
     case resize(width: Int, height: Int)
 }
 
-/// The ncursesw screen: copies a `Canvas` out with `wnoutrefresh` + `doupdate` (curses sends
+/// The ncursesw screen: copies a `ScreenGrid` out with `wnoutrefresh` + `doupdate` (curses sends
 /// only what changed), then writes sixel images over their cells. Colours are degraded to the
 /// terminal's depth here, with colour pairs from `alloc_pair`.
 public final class CursesScreen {
@@ -146,7 +146,7 @@ public final class CursesScreen {
     /// Forces the next `draw` to repaint everything (Ctrl-L, after help, after a resize).
     public func invalidate() { forceRepaint = true }
 
-    public func draw(_ canvas: Canvas, sixelWriter: ((SixelPlacement) -> [UInt8]?)? = nil) {
+    public func draw(_ canvas: ScreenGrid, sixelWriter: ((SixelPlacement) -> [UInt8]?)? = nil) {
         if forceRepaint { _ = clearok(window, true) }
         for y in 0..<canvas.height {
             var x = 0
@@ -185,7 +185,7 @@ public final class CursesScreen {
         forceRepaint = false
     }
 
-    private func cellsUnchanged(_ canvas: Canvas, in rect: Rect) -> Bool {
+    private func cellsUnchanged(_ canvas: ScreenGrid, in rect: Rect) -> Bool {
         guard lastCanvasCells.count == canvas.cells.count else { return false }
         for y in rect.y..<rect.maxY { for x in rect.x..<rect.maxX where canvas[x, y] != lastCanvasCells[y * canvas.width + x] { return false } }
         return true

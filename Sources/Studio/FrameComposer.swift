@@ -1,9 +1,10 @@
 import Imaging
+import Inference
 
 /// Builds the picture the unmasking pane shows for one step: the decoded preview with the
 /// chosen overlay painted over the token grid (one grid slot = one image token).
 public enum FrameComposer {
-    public static func compose(_ frame: UnmaskFrame, overlay: Overlay, layer: Int, gridSide: Int, theme: Theme) -> RGBImage {
+    public static func compose(_ frame: StepEvent, overlay: Overlay, layer: Int, gridSide: Int, theme: Theme) -> RGBImage {
         let base = frame.preview ?? RGBImage(width: 64, height: 64, fill: (40, 40, 40))
         let side = gridSide > 0 ? gridSide : Int(Double(frame.codes.count).squareRoot())
         guard side > 0, side * side == frame.masked.count, base.width >= side, base.height >= side else { return base }
@@ -14,7 +15,7 @@ public enum FrameComposer {
         }()
         let heat = HeatScale(stops: theme.heat)
         let revealed = Set(frame.revealed)
-        let experts = layer < frame.routing.topExpert.count ? frame.routing.topExpert[layer] : []
+        let experts = layer < frame.routing.layers.count ? frame.routing.layers[layer].topExpert : []
         for slot in 0..<side * side {
             let x0 = (slot % side) * base.width / side, x1 = (slot % side + 1) * base.width / side
             let y0 = (slot / side) * base.height / side, y1 = (slot / side + 1) * base.height / side

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import CNcurses
 
 /// How `facestudio studio` was asked to run.
 public struct StudioOptions: Sendable {
@@ -27,9 +28,26 @@ public enum StudioApp {
         }
     }
 
+    /// Why the studio cannot drive the terminal `term` names (nil: `$TERM`), or nil when it can.
+    /// The studio places every cell itself, so a terminal without cursor addressing (`TERM=dumb`,
+    /// an editor's output pane) would show only a blank screen: refuse it at once instead.
+    public static func terminalProblem(term: String? = ProcessInfo.processInfo.environment["TERM"]) -> String? {
+        let commands = "use the commands instead (facestudio generate, ask, caption; see facestudio --help)"
+        guard let term, !term.isEmpty else { return "TERM is not set, so the studio cannot draw; \(commands)" }
+        var status: Int32 = 0
+        guard term.withCString({ setupterm($0, 1, &status) }) == OK else {
+            return "TERM=\(term) is not a terminal the terminfo database knows; \(commands)"
+        }
+        guard let move = tigetstr("cup"), Int(bitPattern: move) != -1 else {
+            return "TERM=\(term) has no cursor addressing, which the studio needs to draw; \(commands)"
+        }
+        return nil
+    }
+
     /// Runs the studio until the user quits; the terminal is restored on every way out.
     public static func run(_ options: StudioOptions) throws {
         try validate(options)
+        if let problem = terminalProblem() { throw StudioError(problem) }
         guard isatty(0) != 0 && isatty(1) != 0 else { throw StudioError("the studio needs a terminal (stdin and stdout must be a tty)") }
         let settingsPath = options.settingsPath ?? Settings.defaultPath()
         var settingsProblem: String? = nil

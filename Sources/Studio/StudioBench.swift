@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Inference
 
 /// Figures for `facestudio bench`: how long a full studio redraw takes during generation, and
 /// how long one sixel preview takes to encode.
@@ -31,8 +32,8 @@ public enum StudioBench {
         let core = StudioCore(theme: theme, depth: .palette256, graphics: .blocks, jobs: DiscardJobs(), unknownWords: { _ in [] })
         core.resize(width: 120, height: 40)
         let side = 16, slots = side * side, layers = 8
-        core.handle(.loaded(BackendInfo(description: "bench", layers: layers, sharedExperts: 1, routedExperts: 8, gridSide: side,
-                                        sequenceExperts: ["t2i": ["copy", "zero", "noise"], "mmu": ["copy", "clip", "face"]])))
+        core.handle(.loaded(ModelInfo(name: "bench", layers: layers, dModel: 256, sharedExperts: 1, routedExperts: 8, gridSide: side,
+                                      sequenceExperts: ["t2i": ["copy", "zero", "noise"], "mmu": ["copy", "clip", "face"]])))
         core.handle(.char("a"))
         core.run(.generate)
         var rng = SystemRandomNumberGenerator()
@@ -41,12 +42,13 @@ public enum StudioBench {
             let steps = 12, step = k % steps
             let preview = RGBImage(width: 64, height: 64, pixels: (0..<64 * 64 * 3).map { _ in UInt8.random(in: 0...255, using: &rng) })
             let masked = (0..<slots).map { _ in Double.random(in: 0...1, using: &rng) > Double(step + 1) / Double(steps) }
-            let routing = ExpertRouting(group: "t2i",
-                                        frequencies: (0..<layers).map { _ in (0..<8).map { _ in Double.random(in: 0...0.5, using: &rng) } },
-                                        topExpert: (0..<layers).map { _ in (0..<slots).map { _ in Int.random(in: 0..<8, using: &rng) } })
-            let frame = UnmaskFrame(step: step, steps: steps, codes: Array(repeating: 0, count: slots), masked: masked,
-                                    confidence: (0..<slots).map { _ in Float.random(in: 0...1, using: &rng) },
-                                    revealed: Array(0..<8), routing: routing, elapsed: Double(k), preview: preview)
+            let routing = RoutingTrace(group: "t2i", layers: (0..<layers).map { _ in
+                LayerRouting(frequencies: (0..<8).map { _ in Double.random(in: 0...0.5, using: &rng) },
+                             topExpert: (0..<slots).map { _ in Int.random(in: 0..<8, using: &rng) })
+            })
+            let frame = StepEvent(step: step, steps: steps, codes: Array(repeating: 0, count: slots), masked: masked,
+                                  confidence: (0..<slots).map { _ in Float.random(in: 0...1, using: &rng) },
+                                  revealed: Array(0..<8), routing: routing, preview: preview, elapsed: Double(k))
             core.handle(.frame(id: 1, frame))
             let t0 = DispatchTime.now().uptimeNanoseconds
             screen.invalidate()

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Inference
 import FaceModel
 import Support
 
@@ -41,7 +42,7 @@ public struct ChatMessage: Codable, Equatable, Sendable {
 }
 
 /// The studio's state and its reactions to keys, clicks and engine events. No terminal I/O:
-/// `render()` draws into a `Canvas`, and engine work goes to a `JobSink`. The app loop feeds it;
+/// `render()` draws into a `ScreenGrid`, and engine work goes to a `JobSink`. The app loop feeds it;
 /// tests drive it directly.
 public final class StudioCore {
     // Configuration
@@ -68,54 +69,21 @@ public final class StudioCore {
     var keyBarHits: [(range: Range<Int>, command: Command)] = []
 
     // Model
-    public private(set) var info: BackendInfo?
+    public private(set) var info: ModelInfo?
     public private(set) var loadError: String?
 
-    // Prompt
-    public private(set) var prompt = TextEditor()
-    public private(set) var history: PromptHistory
-    var completion: CompletionCycle?
-    private var unknownCache: (text: String, ranges: [Range<Int>])? = nil
+    // The panes' own state (Panes/)
+    public internal(set) var promptPane: PromptPane
+    public internal(set) var unmaskingPane = UnmaskingPane()
+    public internal(set) var chatPane = ChatPane()
+    public internal(set) var expertsPane = ExpertsPane()
 
-    // Generation
-    public private(set) var settings = GenerationSettings()
-    public private(set) var generatedSettings: GenerationSettings?
-    public private(set) var generatedPrompt = ""
-    public private(set) var frames: [UnmaskFrame] = []
-    public private(set) var selectedStep = 0
-    public private(set) var following = true
-    public private(set) var generating = false
-    public private(set) var overlay = Overlay.mask
-    public private(set) var playing = false
-    private var lastPlayTick = 0.0
+    // Engine jobs: each carries the id of the request that started it, so the events of a
+    // replaced request are dropped.
     private var generationID = 0
     private var decodeID = 0
-    public static let playInterval = 0.3
-
-    // Chat
-    public private(set) var chatInput = TextEditor()
-    public private(set) var messages: [ChatMessage] = []
-    private var questions = PromptHistory()
-    public private(set) var chatScroll = 0
-    public private(set) var chatSource: String?
-    /// The generation whose image the chat is about (so a newer image reopens the chat).
-    private var chatGeneration: Int?
-    /// The opened PNG the chat is about (nil: a generated image).
-    private var chatImagePath: String?
-    /// The turns in the model's context, saved with the session and replayed on restore.
-    public private(set) var chatTurns: [ChatTurn] = []
-    /// The question being answered and where its answer starts in `messages`.
-    private var asked: (question: String, messageIndex: Int)?
-    public private(set) var answering = false
     private var askID = 0
     private var chatID = 0
-
-    // Experts
-    public private(set) var selectedLayer = 0
-    /// Running sums of the current answer's routing, per layer and expert, and the token count.
-    public private(set) var mmuSums: [[Double]] = []
-    public private(set) var mmuTokens = 0
-    public private(set) var mmuSequence: [[SequenceExpertGate]] = []
 
     // Session
     public var sessionPath: String
@@ -135,7 +103,7 @@ public final class StudioCore {
         self.jobs = jobs
         self.unknownWords = unknownWords
         self.completer = completer
-        self.history = PromptHistory(entries: history)
+        self.promptPane = PromptPane(history: history)
         self.sessionPath = sessionPath
         self.exportDirectory = exportDirectory
         layout = StudioLayout.compute(width: 80, height: 24, focus: .prompt)
@@ -171,7 +139,7 @@ public final class StudioCore {
             return
         }
         let command = Keymap.command(for: key, in: focus)
-        if command != .complete { completion = nil }
+        if command != .complete { promptPane.completion = nil }
         if let command {
             run(command)
         } else if focus.takesText, let c = key.typedCharacter {
@@ -190,19 +158,9 @@ public final class StudioCore {
     }
 
     /// Advances playback; true when something changed and the screen needs a redraw.
-    public func tick(now: Double) -> Bool {
-        guard playing else { return false }
-        guard now - lastPlayTick >= StudioCore.playInterval else { return false }
-        lastPlayTick = now
-        if selectedStep + 1 < frames.count {
-            selectedStep += 1
-        } else {
-            playing = false
-        }
-        return true
-    }
+    public func tick(now: Double) -> Bool { unmaskingPane.tick(now: now) }
 
-    public var isPlaying: Bool { playing }
+    public var isPlaying: Bool { unmaskingPane.playing }
 
     // MARK: Commands
 
@@ -216,11 +174,11 @@ public final class StudioCore {
         case .nextPane: setFocus(focus.next)
         case .previousPane: setFocus(focus.previous)
         case .cancelWork:
-            if generating || answering {
+            if unmaskingPane.generating || chatPane.answering {
                 jobs.cancelAll()
                 setStatus("cancelling…")
-            } else if playing {
-                playing = false
+            } else if unmaskingPane.playing {
+                unmaskingPane.playing = false
             } else {
                 setStatus("nothing to cancel")
             }
@@ -229,27 +187,47 @@ public final class StudioCore {
         case .generate, .regenerate: startGeneration()
         case .complete:
             guard focus == .prompt else { setFocus(focus.next); return }
-            var editor = prompt
-            let previous = completion
-            completion = editor.complete(with: completer, continuing: previous)
-            if editor == prompt && completion == nil && previous == nil {
+            var editor = promptPane.editor
+            let previous = promptPane.completion
+            promptPane.completion = editor.complete(with: completer, continuing: previous)
+            if editor == promptPane.editor && promptPane.completion == nil && previous == nil {
                 setFocus(focus.next)  // nothing to complete: Tab moves on
             } else {
-                prompt = editor
+                promptPane.editor = editor
                 dirty = true
             }
         case .historyPrevious, .moveUp:
             if focus == .prompt {
-                if !prompt.moveUp(), let text = history.previous(current: prompt.text) { prompt.setText(text) }
-            } else if focus == .chat, let text = questions.previous(current: chatInput.text) {
-                chatInput.setText(text)
+                if !promptPane.editor.moveUp(), let text = promptPane.history.previous(current: promptPane.editor.text) { promptPane.editor.setText(text) }
+            } else if focus == .chat, let text = chatPane.questions.previous(current: chatPane.input.text) {
+                chatPane.input.setText(text)
             }
         case .historyNext, .moveDown:
             if focus == .prompt {
-                if !prompt.moveDown(), let text = history.next() { prompt.setText(text) }
-            } else if focus == .chat, let text = questions.next() {
-                chatInput.setText(text)
+                if !promptPane.editor.moveDown(), let text = promptPane.history.next() { promptPane.editor.setText(text) }
+            } else if focus == .chat, let text = chatPane.questions.next() {
+                chatPane.input.setText(text)
             }
+        case .moveLeft, .moveRight, .moveWordLeft, .moveWordRight, .moveLineStart, .moveLineEnd, .deleteBackward, .deleteForward,
+             .deleteWordBackward, .deleteWordForward, .killToLineEnd, .killToLineStart, .yank, .undo, .newline:
+            runEditing(command)
+        case .stepBack, .stepForward, .firstStep, .lastStep, .playPause, .cycleOverlay, .seedUp, .seedDown, .stepsUp, .stepsDown,
+             .cfgUp, .cfgDown, .temperatureUp, .temperatureDown, .exportImage, .exportFrames:
+            runUnmasking(command)
+        case .send: sendChat()
+        case .scrollUp: chatPane.scroll += max(chatVisibleRows - 1, 1)
+        case .scrollDown: chatPane.scroll = max(chatPane.scroll - max(chatVisibleRows - 1, 1), 0)
+        case .layerUp: expertsPane.selectedLayer = max(expertsPane.selectedLayer - 1, 0)
+        case .layerDown: expertsPane.selectedLayer = min(expertsPane.selectedLayer + 1, max((info?.layers ?? 1) - 1, 0))
+        case .colourByLayer:
+            unmaskingPane.overlay = .expert
+            setStatus("image coloured by the expert each token took at layer \(expertsPane.selectedLayer)")
+        }
+    }
+
+    /// A text-editing command, on the focused editor (the prompt or the chat question).
+    private func runEditing(_ command: Command) {
+        switch command {
         case .moveLeft: editText { $0.moveLeft() }
         case .moveRight: editText { $0.moveRight() }
         case .moveWordLeft: editText { $0.moveWordLeft() }
@@ -265,109 +243,91 @@ public final class StudioCore {
         case .yank: editText { $0.yank() }
         case .undo: editText { $0.undo() }
         case .newline: editText { $0.insertNewline() }
-        case .stepBack: selectStep(selectedStep - 1)
-        case .stepForward: selectStep(selectedStep + 1)
+        default: break
+        }
+    }
+
+    /// A command of the unmasking pane: stepping, playback, overlay, sampler settings, export.
+    private func runUnmasking(_ command: Command) {
+        switch command {
+        case .stepBack: selectStep(unmaskingPane.selectedStep - 1)
+        case .stepForward: selectStep(unmaskingPane.selectedStep + 1)
         case .firstStep: selectStep(0)
-        case .lastStep: selectStep(frames.count - 1)
-        case .playPause:
-            guard frames.count > 1 else { return }
-            playing.toggle()
-            if playing {
-                following = false
-                if selectedStep >= frames.count - 1 { selectedStep = 0 }
-                lastPlayTick = 0
-            }
+        case .lastStep: selectStep(unmaskingPane.frames.count - 1)
+        case .playPause: unmaskingPane.togglePlay()
         case .cycleOverlay:
-            overlay = overlay.next
+            unmaskingPane.overlay = unmaskingPane.overlay.next
             setStatus("overlay: \(overlayDescription)")
         case .seedUp: changeSettings { $0.seed &+= 1 }
         case .seedDown: changeSettings { $0.seed &-= 1 }
-        case .stepsUp: changeSettings { $0.steps = min($0.steps + 1, GenerationSettings.stepsRange.upperBound) }
-        case .stepsDown: changeSettings { $0.steps = max($0.steps - 1, GenerationSettings.stepsRange.lowerBound) }
-        case .cfgUp: changeSettings { $0.cfg = min($0.cfg + 0.25, GenerationSettings.cfgRange.upperBound) }
-        case .cfgDown: changeSettings { $0.cfg = max($0.cfg - 0.25, GenerationSettings.cfgRange.lowerBound) }
-        case .temperatureUp: changeSettings { $0.temperature = min($0.temperature + 0.5, GenerationSettings.temperatureRange.upperBound) }
-        case .temperatureDown: changeSettings { $0.temperature = max($0.temperature - 0.5, GenerationSettings.temperatureRange.lowerBound) }
+        case .stepsUp: changeSettings { $0.steps = min($0.steps + 1, SamplerRanges.steps.upperBound) }
+        case .stepsDown: changeSettings { $0.steps = max($0.steps - 1, SamplerRanges.steps.lowerBound) }
+        case .cfgUp: changeSettings { $0.cfg = min($0.cfg + 0.25, SamplerRanges.cfg.upperBound) }
+        case .cfgDown: changeSettings { $0.cfg = max($0.cfg - 0.25, SamplerRanges.cfg.lowerBound) }
+        case .temperatureUp: changeSettings { $0.temperature = min($0.temperature + 0.5, SamplerRanges.temperature.upperBound) }
+        case .temperatureDown: changeSettings { $0.temperature = max($0.temperature - 0.5, SamplerRanges.temperature.lowerBound) }
         case .exportImage: exportImages(all: false)
         case .exportFrames: exportImages(all: true)
-        case .send: sendChat()
-        case .scrollUp: chatScroll += max(chatVisibleRows - 1, 1)
-        case .scrollDown: chatScroll = max(chatScroll - max(chatVisibleRows - 1, 1), 0)
-        case .layerUp: selectedLayer = max(selectedLayer - 1, 0)
-        case .layerDown: selectedLayer = min(selectedLayer + 1, max((info?.layers ?? 1) - 1, 0))
-        case .colourByLayer:
-            overlay = .expert
-            setStatus("image coloured by the expert each token took at layer \(selectedLayer)")
+        default: break
         }
     }
 
     var overlayDescription: String {
-        switch overlay {
+        switch unmaskingPane.overlay {
         case .mask: return "mask (masked tokens drawn as ░)"
         case .confidence: return "confidence"
         case .revealed: return "revealed this step"
-        case .expert: return "expert at layer \(selectedLayer)"
+        case .expert: return "expert at layer \(expertsPane.selectedLayer)"
         case .none: return "none"
         }
     }
 
     private func setFocus(_ pane: PaneID) {
         focus = pane
-        completion = nil
+        promptPane.completion = nil
         layout = StudioLayout.compute(width: width, height: height, focus: focus)
     }
 
     private func editText(_ edit: (inout TextEditor) -> Void) {
         switch focus {
         case .prompt:
-            let before = prompt
-            edit(&prompt)
-            if prompt.text != before.text { dirty = true }
-        case .chat: edit(&chatInput)
+            let before = promptPane.editor
+            edit(&promptPane.editor)
+            if promptPane.editor.text != before.text { dirty = true }
+        case .chat: edit(&chatPane.input)
         default: break
         }
     }
 
-    private func selectStep(_ step: Int) {
-        guard !frames.isEmpty else { return }
-        selectedStep = min(max(step, 0), frames.count - 1)
-        following = selectedStep == frames.count - 1
-        playing = false
-    }
+    private func selectStep(_ step: Int) { unmaskingPane.select(step: step) }
 
-    private func changeSettings(_ change: (inout GenerationSettings) -> Void) {
-        change(&settings)
+    private func changeSettings(_ change: (inout GenerateOptions) -> Void) {
+        change(&unmaskingPane.settings)
         dirty = true
-        setStatus(frames.isEmpty ? "settings: \(settingsSummary(settings))"
-                                 : "settings changed: g regenerates (\(settingsSummary(settings)))")
+        setStatus(unmaskingPane.frames.isEmpty ? "settings: \(settingsSummary(unmaskingPane.settings))"
+                                 : "settings changed: g regenerates (\(settingsSummary(unmaskingPane.settings)))")
     }
 
-    func settingsSummary(_ s: GenerationSettings) -> String {
+    func settingsSummary(_ s: GenerateOptions) -> String {
         "seed \(s.seed), \(s.steps) steps, CFG \(format(s.cfg)), T \(format(s.temperature))"
     }
 
     // MARK: Generation
 
     private func startGeneration() {
-        let text = prompt.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = promptPane.editor.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { setStatus("type a prompt first (prompt pane: 1)", error: true); return }
         guard info != nil else {
             setStatus(loadError.map { "no model: \($0)" } ?? "the model is still loading", error: true)
             return
         }
         generationID += 1
-        frames = []
-        selectedStep = 0
-        following = true
-        playing = false
-        generating = true
-        generatedPrompt = text
-        generatedSettings = settings
-        history.record(prompt.text)
+        unmaskingPane.start(prompt: text)
+        promptPane.history.record(promptPane.editor.text)
         dirty = true
-        onSettingsChanged?(Settings(theme: baseTheme.name, history: history.entries))
-        jobs.submit(.generate(id: generationID, prompt: text, settings: settings))
-        setStatus("generating: \(settingsSummary(settings))")
+        onSettingsChanged?(Settings(theme: baseTheme.name, history: promptPane.history.entries))
+        jobs.submit(.generate(id: generationID, prompt: text, options: unmaskingPane.settings))
+        setStatus("generating: \(settingsSummary(unmaskingPane.settings))")
     }
 
     // MARK: Worker events
@@ -376,96 +336,68 @@ public final class StudioCore {
         switch event {
         case .loaded(let info):
             self.info = info
-            selectedLayer = min(selectedLayer, max(info.layers - 1, 0))
-            setStatus("model ready: \(info.description)")
+            expertsPane.selectedLayer = min(expertsPane.selectedLayer, max(info.layers - 1, 0))
+            setStatus("model ready: \(info.summary)")
         case .loadFailed(let message):
             loadError = message
             setStatus("no model: \(message)", error: true)
         case let .frame(id, frame):
             guard id == generationID else { return }
-            if frame.step < frames.count { frames[frame.step] = frame } else { frames.append(frame) }
-            if following && !playing { selectedStep = frames.count - 1 }
-        case let .generationEnded(id, error):
+            unmaskingPane.receive(frame)
+        case let .generationEnded(id, outcome):
             guard id == generationID else { return }
-            generating = false
-            if let error {
-                setStatus(error == "cancelled" ? "generation cancelled at step \(frames.count)" : "generation failed: \(error)",
-                          error: error != "cancelled")
-            } else if let last = frames.last {
-                setStatus("generated in \(String(format: "%.2f", last.elapsed)) s (\(settingsSummary(generatedSettings ?? settings)))")
+            unmaskingPane.generating = false
+            switch outcome {
+            case .cancelled: setStatus("generation cancelled at step \(unmaskingPane.frames.count)")
+            case .failed(let error): setStatus("generation failed: \(error)", error: true)
+            case .finished:
+                if let last = unmaskingPane.frames.last {
+                    setStatus("generated in \(String(format: "%.2f", last.elapsed)) s (\(settingsSummary(unmaskingPane.generatedSettings ?? unmaskingPane.settings)))")
+                }
             }
         case let .chatOpened(id, source, error):
             guard id == chatID else { return }
             if let error {
-                messages.append(ChatMessage(.error, "cannot open \(source): \(error)"))
-                chatSource = nil
-                chatTurns = []
+                chatPane.messages.append(ChatMessage(.error, "cannot open \(source): \(error)"))
+                chatPane.source = nil
+                chatPane.turns = []
             }
         case let .token(id, token):
             guard id == askID else { return }
-            if messages.last?.role != .assistant { messages.append(ChatMessage(.assistant, "")) }
-            messages[messages.count - 1].text += token.text
-            accumulate(token.routing)
-        case let .answerEnded(id, error):
+            chatPane.receive(token)
+            expertsPane.accumulate(token.routing)
+        case let .answerEnded(id, outcome):
             guard id == askID else { return }
-            answering = false
-            // A cancelled answer stays in the model's context as far as it got, like a finished one.
-            if let asked, error == nil || error == "cancelled" {
-                let answer = messages.indices.contains(asked.messageIndex) && messages[asked.messageIndex].role == .assistant
-                    ? messages[asked.messageIndex].text : ""
-                chatTurns.append(ChatTurn(question: asked.question, answer: answer))
-            }
-            asked = nil
-            if let error {
-                messages.append(ChatMessage(error == "cancelled" ? .info : .error, error == "cancelled" ? "(answer cancelled)" : error))
-            }
+            chatPane.finishAnswer(outcome)
         case let .decoded(id, images, error):
             guard id == decodeID else { return }
-            for (i, image) in images.enumerated() where i < frames.count { frames[i].preview = image }
+            for (i, image) in images.enumerated() where i < unmaskingPane.frames.count { unmaskingPane.frames[i].preview = image }
             if let error { setStatus("cannot decode the saved frames: \(error)", error: true) }
         }
-    }
-
-    private func accumulate(_ routing: ExpertRouting) {
-        if mmuSums.count != routing.frequencies.count {
-            mmuSums = routing.frequencies.map { [Double](repeating: 0, count: $0.count) }
-            mmuTokens = 0
-        }
-        for (l, row) in routing.frequencies.enumerated() where mmuSums[l].count == row.count {
-            for (e, v) in row.enumerated() { mmuSums[l][e] += v }
-        }
-        mmuTokens += 1
-        if !routing.sequence.isEmpty { mmuSequence = routing.sequence }
-    }
-
-    /// The MMU heatmap rows: the current answer's mean routing.
-    public var mmuFrequencies: [[Double]] {
-        guard mmuTokens > 0 else { return [] }
-        return mmuSums.map { $0.map { $0 / Double(mmuTokens) } }
     }
 
     // MARK: Chat
 
     private func sendChat() {
-        let text = chatInput.text.trimmingCharacters(in: .whitespaces)
+        let text = chatPane.input.text.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { return }
-        questions.record(text)
-        chatInput.setText("")
-        chatScroll = 0
+        chatPane.questions.record(text)
+        chatPane.input.setText("")
+        chatPane.scroll = 0
         if text.hasPrefix("/") {
             let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
             switch parts[0] {
             case "/open":
-                guard parts.count == 2 else { messages.append(ChatMessage(.error, "usage: /open PATH.png")); return }
+                guard parts.count == 2 else { chatPane.messages.append(ChatMessage(.error, "usage: /open PATH.png")); return }
                 openImage(path: (parts[1] as NSString).expandingTildeInPath)
             case "/describe": ask(ChatFormat.describeQuestion)
             case "/clear":
-                messages = []
-                mmuSums = []; mmuTokens = 0
-                chatTurns = []
-                if chatSource != nil { jobs.submit(.clearChat) }
+                chatPane.messages = []
+                expertsPane.resetAnswer()
+                chatPane.turns = []
+                if chatPane.source != nil { jobs.submit(.clearChat) }
             default:
-                messages.append(ChatMessage(.error, "unknown command \(parts[0]) (try /open PATH, /describe, /clear)"))
+                chatPane.messages.append(ChatMessage(.error, "unknown command \(parts[0]) (try /open PATH, /describe, /clear)"))
             }
             return
         }
@@ -476,41 +408,41 @@ public final class StudioCore {
         do {
             let image = try PNGCodec.read(path: path)
             chatID += 1
-            chatSource = (path as NSString).lastPathComponent
-            chatGeneration = nil
-            chatImagePath = path
-            chatTurns = []
+            chatPane.source = (path as NSString).lastPathComponent
+            chatPane.generation = nil
+            chatPane.imagePath = path
+            chatPane.turns = []
             jobs.submit(.openChat(id: chatID, image: .image(image), history: [], source: path))
-            messages.append(ChatMessage(.info, "now talking about \(path) (\(image.width)×\(image.height))"))
+            chatPane.messages.append(ChatMessage(.info, "now talking about \(path) (\(image.width)×\(image.height))"))
             dirty = true
         } catch {
-            messages.append(ChatMessage(.error, "\(error)"))
+            chatPane.messages.append(ChatMessage(.error, "\(error)"))
         }
     }
 
     private func ask(_ question: String) {
         guard info != nil else {
-            messages.append(ChatMessage(.error, loadError.map { "no model: \($0)" } ?? "the model is still loading"))
+            chatPane.messages.append(ChatMessage(.error, loadError.map { "no model: \($0)" } ?? "the model is still loading"))
             return
         }
         // Talk about the newest generated image unless a file was opened since.
-        if chatSource == nil || (chatGeneration != nil && chatGeneration != generationID) {
-            guard !generating, let image = frames.last?.preview, frames.last?.masked.contains(true) == false else {
-                messages.append(ChatMessage(.error, "no image to talk about: generate one (Ctrl-G) or /open PATH.png"))
+        if chatPane.source == nil || (chatPane.generation != nil && chatPane.generation != generationID) {
+            guard !unmaskingPane.generating, let image = unmaskingPane.frames.last?.preview, unmaskingPane.frames.last?.masked.contains(true) == false else {
+                chatPane.messages.append(ChatMessage(.error, "no image to talk about: generate one (Ctrl-G) or /open PATH.png"))
                 return
             }
             chatID += 1
-            chatSource = "generated image"
-            chatGeneration = generationID
-            chatImagePath = nil
-            chatTurns = []
+            chatPane.source = "generated image"
+            chatPane.generation = generationID
+            chatPane.imagePath = nil
+            chatPane.turns = []
             jobs.submit(.openChat(id: chatID, image: .image(image), history: [], source: "the generated image"))
         }
-        asked = (question, messages.count + 1)
+        chatPane.asked = (question, chatPane.messages.count + 1)
         askID += 1
-        answering = true
-        mmuSums = []; mmuTokens = 0
-        messages.append(ChatMessage(.user, question))
+        chatPane.answering = true
+        expertsPane.resetAnswer()
+        chatPane.messages.append(ChatMessage(.user, question))
         dirty = true
         jobs.submit(.ask(id: askID, question: question))
     }
@@ -521,10 +453,10 @@ public final class StudioCore {
     // MARK: Unknown words
 
     func unknownRanges() -> [Range<Int>] {
-        let text = prompt.text
-        if let cache = unknownCache, cache.text == text { return cache.ranges }
+        let text = promptPane.editor.text
+        if let cache = promptPane.unknownCache, cache.text == text { return cache.ranges }
         let ranges = info == nil ? [] : unknownWords(text)
-        unknownCache = (text, ranges)
+        promptPane.unknownCache = (text, ranges)
         return ranges
     }
 
@@ -532,10 +464,10 @@ public final class StudioCore {
 
     @discardableResult
     public func saveSession() -> Bool {
-        let session = SessionFile(prompt: prompt.text, settings: settings, generatedPrompt: generatedPrompt,
-                                  generatedSettings: generatedSettings, frames: frames, selectedStep: selectedStep,
-                                  overlay: overlay, selectedLayer: selectedLayer, messages: messages, chatSource: chatSource,
-                                  chatTurns: chatSource == nil ? nil : chatTurns, chatImagePath: chatImagePath)
+        let session = SessionFile(prompt: promptPane.editor.text, settings: unmaskingPane.settings, generatedPrompt: unmaskingPane.generatedPrompt,
+                                  generatedSettings: unmaskingPane.generatedSettings, frames: unmaskingPane.frames, selectedStep: unmaskingPane.selectedStep,
+                                  overlay: unmaskingPane.overlay, selectedLayer: expertsPane.selectedLayer, messages: chatPane.messages, chatSource: chatPane.source,
+                                  chatTurns: chatPane.source == nil ? nil : chatPane.turns, chatImagePath: chatPane.imagePath)
         do {
             try session.write(to: sessionPath)
             dirty = false
@@ -549,21 +481,21 @@ public final class StudioCore {
 
     /// Restores a saved session; previews are decoded again by the engine.
     public func restore(_ session: SessionFile) {
-        prompt = TextEditor(text: session.prompt)
-        settings = session.settings
-        generatedPrompt = session.generatedPrompt
-        generatedSettings = session.generatedSettings
-        frames = session.frames
-        selectedStep = min(max(session.selectedStep, 0), max(frames.count - 1, 0))
-        following = false
-        overlay = session.overlay
-        selectedLayer = max(session.selectedLayer, 0)
-        messages = session.messages
-        chatSource = nil
-        chatTurns = []
-        if !frames.isEmpty {
+        promptPane.editor = TextEditor(text: session.prompt)
+        unmaskingPane.settings = session.settings
+        unmaskingPane.generatedPrompt = session.generatedPrompt
+        unmaskingPane.generatedSettings = session.generatedSettings
+        unmaskingPane.frames = session.frames
+        unmaskingPane.selectedStep = min(max(session.selectedStep, 0), max(unmaskingPane.frames.count - 1, 0))
+        unmaskingPane.following = false
+        unmaskingPane.overlay = session.overlay
+        expertsPane.selectedLayer = max(session.selectedLayer, 0)
+        chatPane.messages = session.messages
+        chatPane.source = nil
+        chatPane.turns = []
+        if !unmaskingPane.frames.isEmpty {
             decodeID += 1
-            jobs.submit(.decode(id: decodeID, codes: frames.map(\.codes)))
+            jobs.submit(.decode(id: decodeID, codes: unmaskingPane.frames.map(\.codes)))
         }
         restoreChat(session)
         dirty = false
@@ -578,37 +510,37 @@ public final class StudioCore {
         let image: ChatImage
         if let path = session.chatImagePath {
             image = .file(path)
-            chatGeneration = nil
-        } else if let last = frames.last, !last.masked.contains(true) {
+            chatPane.generation = nil
+        } else if let last = unmaskingPane.frames.last, !last.masked.contains(true) {
             image = .codes(last.codes)
-            chatGeneration = generationID
+            chatPane.generation = generationID
         } else {
             return
         }
         chatID += 1
-        chatSource = source
-        chatImagePath = session.chatImagePath
-        chatTurns = turns
+        chatPane.source = source
+        chatPane.imagePath = session.chatImagePath
+        chatPane.turns = turns
         jobs.submit(.openChat(id: chatID, image: image, history: turns, source: session.chatImagePath ?? "the generated image"))
     }
 
     private func exportImages(all: Bool) {
-        guard !frames.isEmpty else { setStatus("nothing to export yet", error: true); return }
-        let seed = generatedSettings?.seed ?? settings.seed
+        guard !unmaskingPane.frames.isEmpty else { setStatus("nothing to export yet", error: true); return }
+        let seed = unmaskingPane.generatedSettings?.seed ?? unmaskingPane.settings.seed
         do {
             if all {
                 let dir = "\(exportDirectory)/facestudio-seed\(seed)-frames"
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 var written = 0
-                for (i, frame) in frames.enumerated() {
+                for (i, frame) in unmaskingPane.frames.enumerated() {
                     guard let image = frame.preview else { continue }
                     try writePNG(ImageOps.nearestUpscale(image, factor: 4), to: String(format: "%@/step_%02d.png", dir, i + 1))
                     written += 1
                 }
                 setStatus("exported \(written) frames to \(dir)")
             } else {
-                guard let image = frames[selectedStep].preview else { setStatus("no image at this step", error: true); return }
-                let path = String(format: "%@/facestudio-seed%llu-step%02d.png", exportDirectory, seed, selectedStep + 1)
+                guard let image = unmaskingPane.frames[unmaskingPane.selectedStep].preview else { setStatus("no image at this step", error: true); return }
+                let path = String(format: "%@/facestudio-seed%llu-step%02d.png", exportDirectory, seed, unmaskingPane.selectedStep + 1)
                 try writePNG(ImageOps.nearestUpscale(image, factor: 4), to: path)
                 setStatus("exported \(path)")
             }

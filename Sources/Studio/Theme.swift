@@ -156,19 +156,15 @@ public struct ThemeLibrary: Sendable {
 
     public init(directories: [String]) { self.directories = directories }
 
-    /// `$FACESTUDIO_THEMES`, `./Themes`, the `Themes` folder of the repository holding the
-    /// executable (`.build/<config>/facestudio` → `Themes`), and the user's config folder.
-    public static func standard(executable: String = CommandLine.arguments.first ?? "") -> ThemeLibrary {
+    /// `$FACESTUDIO_THEMES`, `./Themes`, the installed themes (`<prefix>/share/facestudio/Themes`
+    /// for `<prefix>/bin/facestudio`), the checkout's `Themes` for a binary built in it, and the
+    /// user's config folder (`ResourceSearch`, as the model is found).
+    public static func standard(search: ResourceSearch = ResourceSearch()) -> ThemeLibrary {
         var dirs: [String] = []
-        if let env = ProcessInfo.processInfo.environment["FACESTUDIO_THEMES"], !env.isEmpty { dirs.append(env) }
-        dirs.append(FileManager.default.currentDirectoryPath + "/Themes")
-        let exe = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
-        for up in 1...4 {
-            var dir = exe
-            for _ in 0..<up { dir.deleteLastPathComponent() }
-            dirs.append(dir.path + "/Themes")
-        }
-        dirs.append(Settings.configDirectory() + "/themes")
+        if let env = search.environment["FACESTUDIO_THEMES"], !env.isEmpty { dirs.append(env) }
+        dirs.append(search.currentDirectory + "/Themes")
+        dirs += search.besideExecutable("Themes")
+        dirs.append(Settings.configDirectory(environment: search.environment) + "/themes")
         var seen = Set<String>()
         return ThemeLibrary(directories: dirs.filter { seen.insert($0).inserted })
     }

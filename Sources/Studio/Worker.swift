@@ -5,7 +5,7 @@ import Inference
 /// Work the studio hands to the engine thread.
 public enum Job: Sendable {
     case load
-    case generate(id: Int, prompt: String, settings: GenerationSettings)
+    case generate(id: Int, prompt: String, options: GenerateOptions)
     case openChat(id: Int, image: ChatImage, history: [ChatTurn], source: String)
     case ask(id: Int, question: String)
     case clearChat
@@ -23,15 +23,32 @@ public enum Job: Sendable {
     }
 }
 
+/// How a generate or ask job ended.
+public enum JobOutcome: Sendable, Equatable {
+    case finished
+    /// Stopped by a newer job or Esc; what it produced until then stands.
+    case cancelled
+    case failed(String)
+
+    /// The outcome of a job that threw `error` (nil: it returned).
+    init(_ error: Error?) {
+        switch error {
+        case nil: self = .finished
+        case InferenceError.cancelled?: self = .cancelled
+        case let error?: self = .failed("\(error)")
+        }
+    }
+}
+
 /// What the engine thread reports back.
 public enum WorkerEvent: Sendable {
-    case loaded(BackendInfo)
+    case loaded(ModelInfo)
     case loadFailed(String)
-    case frame(id: Int, UnmaskFrame)
-    case generationEnded(id: Int, error: String?)
+    case frame(id: Int, StepEvent)
+    case generationEnded(id: Int, JobOutcome)
     case chatOpened(id: Int, source: String, error: String?)
-    case token(id: Int, ChatToken)
-    case answerEnded(id: Int, error: String?)
+    case token(id: Int, TokenEvent)
+    case answerEnded(id: Int, JobOutcome)
     case decoded(id: Int, images: [RGBImage?], error: String?)
 }
 
@@ -153,12 +170,12 @@ public final class Worker: @unchecked Sendable {
         switch job {
         case .load:
             do { mailbox.post(.loaded(try backend.load())) } catch { mailbox.post(.loadFailed("\(error)")) }
-        case let .generate(id, prompt, settings):
+        case let .generate(id, prompt, options):
             do {
-                try backend.generate(prompt: prompt, settings: settings, cancel: cancel) { mailbox.post(.frame(id: id, $0)) }
-                mailbox.post(.generationEnded(id: id, error: cancel.isCancelled ? "cancelled" : nil))
+                try backend.generate(prompt: prompt, options: options, cancel: cancel) { mailbox.post(.frame(id: id, $0)) }
+                mailbox.post(.generationEnded(id: id, cancel.isCancelled ? .cancelled : .finished))
             } catch {
-                mailbox.post(.generationEnded(id: id, error: "\(error)"))
+                mailbox.post(.generationEnded(id: id, JobOutcome(error)))
             }
         case let .openChat(id, image, history, source):
             do {
@@ -176,9 +193,9 @@ public final class Worker: @unchecked Sendable {
         case let .ask(id, question):
             do {
                 _ = try backend.ask(question, cancel: cancel) { mailbox.post(.token(id: id, $0)) }
-                mailbox.post(.answerEnded(id: id, error: cancel.isCancelled ? "cancelled" : nil))
+                mailbox.post(.answerEnded(id: id, cancel.isCancelled ? .cancelled : .finished))
             } catch {
-                mailbox.post(.answerEnded(id: id, error: "\(error)"))
+                mailbox.post(.answerEnded(id: id, JobOutcome(error)))
             }
         case .clearChat:
             backend.clearChat()

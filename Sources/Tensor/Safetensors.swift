@@ -1,4 +1,4 @@
-// safetensors: weights and checkpoints (DESIGN.md "Checkpoints and formats").
+// safetensors: weights and checkpoints (docs/DESIGN.md "Checkpoints and formats").
 //
 // Layout: 8-byte little-endian header length N, N bytes of UTF-8 JSON
 // (`{"__metadata__": {...}, "name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}}`),

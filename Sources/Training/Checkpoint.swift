@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import FaceModel
 
 /// What a resumed run needs besides weights and optimizer moments.
 public struct TrainingState: Equatable {
@@ -17,7 +18,7 @@ public struct TrainingState: Equatable {
     }
 }
 
-/// Training checkpoints: one safetensors file (DESIGN.md "Checkpoints and formats"), F32 so a
+/// Training checkpoints: one safetensors file (docs/DESIGN.md "Checkpoints and formats"), F32 so a
 /// resumed run continues bit for bit.
 ///
 /// Tensors: the weights under their own names, AdamW moments as `optimizer.m.<name>` and
@@ -114,6 +115,17 @@ public enum TrainingCheckpoint {
     public static func loadWeights(path: String, parameters: [Parameter], allowMissing: Set<String> = []) throws {
         let file = try SafetensorsFile(path: path)
         try parameters.load(from: file, allowUnused: Set(file.names.filter { $0.hasPrefix("optimizer.") }), allowMissing: allowMissing)
+    }
+
+    /// What a unified-model checkpoint says about its run without loading a tensor: the model
+    /// configuration (`__metadata__.config`) and the step it was saved at (nil when absent).
+    public static func runInfo(path: String) throws -> (config: ModelConfig, step: Int?) {
+        let file = try SafetensorsFile(path: path)
+        guard let json = file.metadata["config"] else {
+            throw SafetensorsError(path: path, subject: "__metadata__.config", problem: "missing (not a checkpoint of `facestudio train`?)")
+        }
+        let config = try ModelConfig.decode(json: Data(json.utf8), source: path + ": __metadata__.config")
+        return (config, file.metadata["step"].flatMap { Int($0) })
     }
 
     static func momentName(_ moment: String, _ parameter: String) -> String { "optimizer.\(moment).\(parameter)" }

@@ -4,7 +4,7 @@ import Imaging
 import FaceData
 import FaceModel
 
-/// Turns a data set directory (DESIGN.md "The data set": `captions.jsonl`, `llava_*.json`,
+/// Turns a data set directory (docs/DESIGN.md "The data set": `captions.jsonl`, `llava_*.json`,
 /// `images/`) into a tokenised `TrainingCorpus`, encoding every image once with the image
 /// tokenizer and caching the codes.
 public enum CorpusBuilder {

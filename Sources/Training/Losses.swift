@@ -37,7 +37,7 @@ public struct MaskDraw: Sendable, Equatable {
     }
 }
 
-/// Dual Discrete Diffusion (DESIGN.md "Losses"): the masked-token cross-entropy `L_mask` plus the
+/// Dual Discrete Diffusion (docs/DESIGN.md "Losses"): the masked-token cross-entropy `L_mask` plus the
 /// score-entropy term `L_score` whose concrete score comes from the model's posterior by Bayes.
 public enum D3Diff {
     /// Draws a mask ratio from the cosine schedule and that many distinct positions.

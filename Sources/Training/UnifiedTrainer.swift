@@ -74,7 +74,7 @@ public struct HeldOutMetrics: Codable, Sendable {
     }
 }
 
-/// Trains the unified model on mixed T2I / MMU batches (DESIGN.md "Losses"):
+/// Trains the unified model on mixed T2I / MMU batches (docs/DESIGN.md "Losses"):
 /// `L = L_D3Diff + λ_mmu·L_NTP + L_bal(T2I) + L_bal(MMU)`, AdamW with warmup + cosine, clipping.
 ///
 /// All randomness (examples, masks, condition dropout, conversation windows) comes from one

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tensor
+import FaceModel
 import Studio
 
 /// `facestudio bench`: performance figures, as ratios against OpenBLAS sgemm measured in the
@@ -17,17 +18,42 @@ struct BenchCommand: ParsableCommand {
     var size = 1024
 
     @Option(name: .long, help: "Model directory for the model figures (a random model of the default size when it does not load).")
-    var model = "Models"
+    var model: String?
 
     @Flag(name: .long, help: "Only the matmul figures.")
     var kernelsOnly = false
 
     func run() throws {
-        var results: [(String, Double)] = []
+        let figures = Figures(printing: !json)
+        matmulFigures(figures)
+        operatorFigures(figures)
+        if !kernelsOnly { try modelFigures(figures, peakSize: size) }
+        // The studio's own cost per frame (rendering every pane and repainting) and per preview.
+        let studio = try StudioBench.run()
+        figures.record("ui_frame_ms_p99", studio.uiFrameMsP99)
+        figures.record("sixel_encode_ms", studio.sixelEncodeMs)
+        if json { try printJSON(figures.rounded) }
+    }
+
+    /// Figures in the order measured; printed as they come unless the output is JSON.
+    final class Figures {
+        let printing: Bool
+        private(set) var all: [(String, Double)] = []
+        init(printing: Bool) { self.printing = printing }
+
         func record(_ key: String, _ value: Double) {
-            results.append((key, value))
-            if !json { print(String(format: "%-36@ %10.3f", key as NSString, value)) }
+            all.append((key, value))
+            if printing { print(String(format: "%-36@ %10.3f", key as NSString, value)) }
         }
+
+        /// Every figure to three decimals, for `--json`.
+        var rounded: [String: Double] { Dictionary(all.map { ($0.0, ($0.1 * 1000).rounded() / 1000) }, uniquingKeysWith: { $1 }) }
+    }
+
+    /// sgemm's peak and the engine's matmul beside it, at the peak's shape and the model's; returns the peak.
+    @discardableResult
+    func matmulFigures(_ figures: Figures) -> Double {
+        let record = figures.record
         let n = size
         let peak = Bench.sgemmGFLOPS(n: n)
         record("sgemm_peak_gflops", peak)
@@ -56,6 +82,13 @@ struct BenchCommand: ParsableCommand {
         }
         record("matmul_transformer_shapes_gflops", lowest)
         record("matmul_transformer_shapes_over_sgemm_same_shape", lowestRatio)
+        return peak
+    }
+
+    /// Attention, convolution, small sgemms and the one-row (gemv) path.
+    func operatorFigures(_ figures: Figures) {
+        let record = figures.record
+        let n = size
 
         // Attention at the T2I shape (2 sequences for CFG, 355 tokens, 8 heads of 32).
         do {
@@ -93,7 +126,14 @@ struct BenchCommand: ParsableCommand {
         record("gemv_gflops", 2 * Double(n * n) / tGemv / 1e9)
         record("gemv_speedup_over_1row_sgemm", tRow / tGemv)
 
-        if !kernelsOnly {
+    }
+
+    /// Generation, decoding, training and tokenizer figures on the model (a random one of the
+    /// default size when none loads).
+    func modelFigures(_ figures: Figures, peakSize n: Int) throws {
+        let record = figures.record
+        let model = (try? ModelDirectory.locate(explicit: self.model)) ?? "Models"
+        do {
             let bench = try ModelBench(directory: model)
             if !json { print("model figures on: \(bench.source)") }
             let (stepMs, imageMs) = try bench.generation()
@@ -111,17 +151,6 @@ struct BenchCommand: ParsableCommand {
             record("train_tokens_per_s", train.tokensPerS)
             record("train_mfu", train.mfu)
             for (key, value) in try tokenizerBenchFigures(directory: model) { record(key, value) }
-        }
-        // The studio's own cost per frame (rendering every pane and repainting) and per preview.
-        let studio = try StudioBench.run()
-        record("ui_frame_ms_p99", studio.uiFrameMsP99)
-        record("sixel_encode_ms", studio.sixelEncodeMs)
-
-        if json {
-            var obj: [String: Double] = [:]
-            for (k, v) in results { obj[k] = (v * 1000).rounded() / 1000 }
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])
-            print(String(decoding: data, as: UTF8.self))
         }
     }
 }

@@ -60,134 +60,18 @@ struct EncodersCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            var kinds = EncoderKind.allCases
+            var run = EncoderRun(data: data, out: out)
             if let only {
                 guard let kind = EncoderKind(rawValue: only) else { throw ValidationError("--only: \"\(only)\" is not face or clip") }
-                kinds = [kind]
+                run.kinds = [kind]
             }
-            let fm = FileManager.default
-            try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
-            for kind in kinds where fm.fileExists(atPath: checkpointPath(kind)) && !resume {
-                throw ValidationError("\(checkpointPath(kind)) exists: pass --resume to continue it, or choose another --out")
+            run.resume = resume; run.seed = seed; run.steps = steps; run.batch = batch; run.learningRate = learningRate
+            run.positiveWeightPower = positiveWeightPower; run.initFrom = initFrom; run.faceInit = faceInit; run.quiet = json
+            let reports = try run.train { kind, reports in
+                guard !json else { return }
+                print(kind == .face ? reports.face?.summaryLine ?? "" : reports.clip?.trainingSummaryLine ?? "")
             }
-            var config = EncoderConfig()
-            let dataset = try EncoderDataset.load(directory: data, side: config.imageSize, showProgress: !json)
-            let tokenizer = try loadOrTrainTokenizer(dataset)
-            config.clip.textVocabSize = tokenizer.vocabSize
-            config.face.attributes = dataset.attributes
-            config.face.details = dataset.details
-            let configPath = out + "/" + ImageEncoders.configFile
-            if fm.fileExists(atPath: configPath) {
-                // Weights already in --out must still fit: the part of the config they depend on
-                // may not change (the other part may, and is retrained).
-                let saved = try EncoderConfig.load(path: configPath)
-                for kind in EncoderKind.allCases where hasWeights(kind) && !(kinds.contains(kind) && !resume) {
-                    let same = saved.imageSize == config.imageSize && (kind == .face ? saved.face == config.face : saved.clip == config.clip)
-                    if !same {
-                        throw ValidationError("\(configPath): the \(kind.rawValue) encoder in --out was trained with another configuration (data set schema, tokenizer or widths); choose another --out")
-                    }
-                }
-            }
-            try config.validate()
-            let encoders = ImageEncoders(config: config, textTokenizer: tokenizer, seed: seed)
-            try encoders.saveConfig(directory: out)
-            let faceFile = out + "/" + ImageEncoders.faceFile
-            if !kinds.contains(.face) && fm.fileExists(atPath: faceFile) { try encoders.loadWeights(.face, directory: out) }
-
-            var reports: [String: Any] = [:]
-            for kind in kinds {
-                var settings = kind == .face ? EncoderTrainSettings.face : EncoderTrainSettings.clip
-                if let steps { settings.steps = steps }
-                if let batch { settings.batch = batch }
-                if let learningRate { settings.learningRate = learningRate }
-                if kind == .face { settings.positiveWeightPower = positiveWeightPower }
-                settings.seed = seed
-                let trainer = try EncoderTrainer(kind: kind, encoders: encoders, data: dataset, settings: settings)
-                let metricsPath = out + "/metrics_\(kind.rawValue).jsonl"
-                if resume && fm.fileExists(atPath: checkpointPath(kind)) {
-                    try trainer.restore(path: checkpointPath(kind))
-                    try MetricsLog.truncate(path: metricsPath, after: trainer.step)
-                } else {
-                    try? fm.removeItem(atPath: metricsPath)
-                    if let initFrom {
-                        let other = try EncoderConfig.load(path: initFrom + "/" + ImageEncoders.configFile)
-                        guard other.imageSize == config.imageSize, kind == .face ? other.face == config.face : other.clip == config.clip else {
-                            throw ValidationError("--init-from \(initFrom): its \(kind.rawValue) encoder has another configuration (data set schema, tokenizer or widths)")
-                        }
-                        do { try encoders.loadWeights(kind, directory: initFrom) } catch {
-                            throw ValidationError("--init-from \(initFrom): \(error)")
-                        }
-                    } else if kind == .clip && faceInit {
-                        let trainedFace = kinds.contains(.face) || fm.fileExists(atPath: faceFile)
-                        if !(trainedFace && encoders.initializeClipTrunkFromFace()) {
-                            throw ValidationError("--face-init: no trained face encoder with the CLIP trunk's widths (train face first, or pass --no-face-init)")
-                        }
-                    }
-                }
-                try train(trainer, metricsPath: metricsPath)
-                // Ship F16 weights and evaluate exactly what ships.
-                try encoders.saveWeights(kind, directory: out)
-                try encoders.loadWeights(kind, directory: out)
-                let faceReport = kind == .face ? try EncoderEvaluation.face(encoders, data: dataset) : nil
-                let report: Encodable = try faceReport ?? EncoderEvaluation.clip(encoders, data: dataset) as Encodable
-                let reportJSON = try jsonData(report)
-                try AtomicFile.write(Array(reportJSON) + [UInt8(ascii: "\n")], to: out + "/eval_\(kind.rawValue).json")
-                reports[kind.rawValue] = try JSONSerialization.jsonObject(with: reportJSON)
-                if !json { print(faceReport?.summaryLine ?? clipSummary(reportJSON)) }
-            }
-            if json {
-                print(String(decoding: try JSONSerialization.data(withJSONObject: reports, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
-            }
-        }
-
-        func checkpointPath(_ kind: EncoderKind) -> String { out + "/checkpoint_\(kind.rawValue).safetensors" }
-
-        func hasWeights(_ kind: EncoderKind) -> Bool {
-            [checkpointPath(kind), out + "/" + ImageEncoders.weightsFile(kind)].contains { FileManager.default.fileExists(atPath: $0) }
-        }
-
-        /// Steps until done or interrupted, logging and checkpointing as it goes.
-        func train(_ trainer: EncoderTrainer, metricsPath: String) throws {
-            let kind = trainer.kind, settings = trainer.settings
-            let log = try JSONLineLog(path: metricsPath)
-            let interrupt = InterruptFlag()
-            let progress = ProgressLine(label: "train \(kind.rawValue) encoder", total: settings.steps, unit: "step",
-                                        startCount: trainer.step, enabled: !json)
-            var recent: [Float] = []
-            while trainer.step < settings.steps && !interrupt.isSet {
-                let m = trainer.trainStep()
-                recent.append(m.loss); if recent.count > 20 { recent.removeFirst() }
-                if m.step % 10 == 0 { try log.append(m) }
-                if trainer.step % settings.checkpointEvery == 0 { try trainer.save(path: checkpointPath(kind)) }
-                var extra = String(format: "loss %.4f", recent.reduce(0, +) / Float(recent.count))
-                if let scale = m.logitScale { extra += String(format: "  1/T %.1f", scale) }
-                progress.update(trainer.step, extra: extra)
-            }
-            try trainer.save(path: checkpointPath(kind))
-            progress.finish(trainer.step)
-            if interrupt.isSet {
-                FileHandle.standardError.write(Data("interrupted at step \(trainer.step) of the \(kind.rawValue) encoder; checkpoint saved, continue with --resume\n".utf8))
-                throw ExitCode(130)
-            }
-        }
-
-        /// The CLIP text tower's BPE tokenizer: from --out when present (a resumed run), else
-        /// learned from the train split's captions.
-        func loadOrTrainTokenizer(_ dataset: EncoderDataset) throws -> TextTokenizer {
-            for dir in [out] + (initFrom.map { [$0] } ?? []) {
-                let path = dir + "/" + ImageEncoders.tokenizerFile
-                if FileManager.default.fileExists(atPath: path) { return try TextTokenizer(contentsOf: path) }
-            }
-            let texts = dataset.trainIndices.map { dataset.captions[$0] }
-            return try TextTokenizer.train(texts: texts, vocabSize: ClipEncoderConfig().textVocabSize, specialTokens: ["<|pad|>"])
-        }
-
-        func clipSummary(_ report: Data) -> String {
-            guard let o = try? JSONSerialization.jsonObject(with: report) as? [String: Any] else { return "" }
-            return String(format: "clip encoder: image→caption top-1 of 100 %.4f, caption→image %.4f, top-1/top-5 of all %.4f/%.4f on %d test images",
-                          o["image_to_caption_top1_of_100"] as? Double ?? 0, o["caption_to_image_top1_of_100"] as? Double ?? 0,
-                          o["image_to_caption_top1_all"] as? Double ?? 0, o["image_to_caption_top5_all"] as? Double ?? 0,
-                          o["images"] as? Int ?? 0)
+            if json { try printJSON(reports) }
         }
     }
 
@@ -198,8 +82,8 @@ struct EncodersCommand: ParsableCommand {
         @Option(help: "Data set directory.")
         var data: String
 
-        @Option(help: "Directory holding the encoder_* files (a model directory or `encoders train --out`).")
-        var model: String = "Models"
+        @Option(help: "Directory holding the encoder_* files (a model directory or `encoders train --out`; default: the model, found as --model is).")
+        var model: String?
 
         @Option(help: "Evaluate only this encoder: face or clip.")
         var only: String?
@@ -214,6 +98,7 @@ struct EncodersCommand: ParsableCommand {
         var json = false
 
         func run() throws {
+            let model = try ModelDirectory.locate(explicit: self.model)
             var kinds = EncoderKind.allCases
             if let only {
                 guard let kind = EncoderKind(rawValue: only) else { throw ValidationError("--only: \"\(only)\" is not face or clip") }
@@ -255,24 +140,4 @@ struct EncodersCommand: ParsableCommand {
             }
         }
     }
-}
-
-/// Sorted-key JSON of any encodable value.
-private func jsonData(_ value: Encodable) throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return try encoder.encode(value)
-}
-
-/// Appends one JSON object per line.
-private final class JSONLineLog {
-    private let handle: FileHandle
-    init(path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("\(path): cannot open for appending") }
-        h.seekToEndOfFile()
-        handle = h
-    }
-    deinit { try? handle.close() }
-    func append(_ value: Encodable) throws { handle.write(try jsonData(value) + Data("\n".utf8)) }
 }

@@ -1,17 +1,18 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import FaceModel
 import Inference
 
 /// Options every inference command shares.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Model directory.")
-    var model: String = "Models"
+    @Option(help: modelHelp)
+    var model: String?
 
     @Flag(help: "Print JSON on stdout.")
     var json = false
 
-    func engine() throws -> Engine { try Engine(modelDirectory: model) }
+    func engine() throws -> Engine { try Engine(modelDirectory: ModelDirectory.locate(explicit: model)) }
 }
 
 /// `facestudio generate`: a face from a description, by MaskGIT unmasking.
@@ -28,19 +29,19 @@ struct GenerateCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     @Option(help: "Unmasking steps.")
-    var steps: Int = 12
+    var steps: Int = GenerateOptions().steps
 
     @Option(help: "Classifier-free guidance weight (0 = off).")
-    var cfg: Float = 1.75
+    var cfg: Float = GenerateOptions().cfg
 
     @Option(help: "T0, the annealed confidence noise.")
-    var temperature: Float = 4.5
+    var temperature: Float = GenerateOptions().temperature
 
     @Option(help: "Temperature of the softmax the codes are drawn from (below 1: safer, less varied faces).")
-    var sampleTemperature: Float = 1
+    var sampleTemperature: Float = GenerateOptions().sampleTemperature
 
     @Option(help: "Mask schedule: cosine or linear.")
-    var schedule: String = "cosine"
+    var schedule: String = GenerateOptions().schedule.rawValue
 
     @Option(help: "Output PNG.")
     var out: String = "face.png"
@@ -102,7 +103,7 @@ struct GenerateCommand: ParsableCommand {
                                  revealed_per_step: result.revealedPerStep,
                                  t2i_expert_frequencies: result.routing.map { $0.layers.map(\.frequencies) }))
         } else {
-            if !unknown.isEmpty { warn("words the model never saw: \(unknown.joined(separator: ", "))") }
+            if !unknown.isEmpty { warn("words the model never saw: \(UnknownWordList(unknown))") }
             if result.promptTruncated { warn("the prompt is longer than the model reads (\(engine.promptCapacity) tokens); the end was cut") }
             print("wrote \(out) (\(String(format: "%.2f", result.seconds)) s, seed \(seed))")
         }
@@ -194,7 +195,3 @@ struct CaptionCommand: ParsableCommand {
     }
 }
 
-/// A one-line warning on stderr.
-func warn(_ message: String) {
-    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
-}

@@ -14,8 +14,8 @@ struct ModelCommand: ParsableCommand {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a model directory's configuration and size.")
 
-        @Option(help: "Model directory.")
-        var model: String = "Models"
+        @Option(help: modelHelp)
+        var model: String?
 
         @Flag(help: "Print JSON.")
         var json = false
@@ -31,6 +31,7 @@ struct ModelCommand: ParsableCommand {
         }
 
         func run() throws {
+            let model = try ModelDirectory.locate(explicit: self.model)
             let dir = try ModelDirectory(path: model)
             let c = dir.config
             let total = dir.model.parameterCount
@@ -66,8 +67,8 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "Model settings JSON (defaults when omitted).")
         var config: String?
 
-        @Option(help: "Directory holding the image tokenizer.")
-        var imageTokenizer: String = "Models"
+        @Option(help: "Directory holding the image tokenizer (default: the model, found as --model is).")
+        var imageTokenizer: String?
 
         @Option(help: "Weight initialisation seed.")
         var seed: UInt64 = 0
@@ -77,6 +78,7 @@ struct ModelCommand: ParsableCommand {
             let texts = try CorpusBuilder.texts(dataDirectory: data)
             let tokenizer = try TextTokenizer.train(texts: texts, vocabSize: c.textVocabSize + TextTokenizer.defaultSpecialTokens.count)
             c.textVocabSize = tokenizer.bpeVocabSize
+            let imageTokenizer = try ModelDirectory.locate(explicit: self.imageTokenizer)
             let image = try ImageTokenizer.load(directory: imageTokenizer)
             c.imageCodebookSize = image.config.codebookSize
             c.imageTokens = image.config.tokenCount
@@ -98,25 +100,22 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "Output model directory.")
         var out: String
 
-        @Option(help: "Directory holding the image tokenizer the run used.")
-        var imageTokenizer: String = "Models"
+        @Option(help: "Directory holding the image tokenizer the run used (default: the model, found as --model is).")
+        var imageTokenizer: String?
 
         @Option(help: "Directory holding the image encoders (default: --image-tokenizer).")
         var encoders: String?
 
         func run() throws {
-            let file = try SafetensorsFile(path: checkpoint)
-            guard let configJSON = file.metadata["config"] else {
-                throw ValidationError("\(checkpoint): __metadata__.config missing (not a checkpoint of `facestudio train`?)")
-            }
-            let config = try ModelConfig.decode(json: Data(configJSON.utf8), source: checkpoint + ": __metadata__.config")
+            let (config, step) = try TrainingCheckpoint.runInfo(path: checkpoint)
             let directory = (checkpoint as NSString).deletingLastPathComponent
             let tokenizer = try TextTokenizer(contentsOf: (directory.isEmpty ? "." : directory) + "/" + ModelDirectory.tokenizerFile)
             let model = UnifiedModel(config: config)
             try TrainingCheckpoint.loadWeights(path: checkpoint, parameters: model.allParameters)
-            try ModelDirectory.export(model: model, textTokenizer: tokenizer, imageTokenizerDirectory: imageTokenizer,
+            try ModelDirectory.export(model: model, textTokenizer: tokenizer,
+                                      imageTokenizerDirectory: try ModelDirectory.locate(explicit: imageTokenizer),
                                       encoderDirectory: encoders, to: out)
-            print("wrote \(out) from \(checkpoint) (step \(file.metadata["step"] ?? "?"))")
+            print("wrote \(out) from \(checkpoint) (step \(step.map(String.init) ?? "?"))")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaceModel
 import Studio
 
 /// `facestudio studio` (also what `facestudio` alone runs): the terminal studio.
@@ -12,8 +13,8 @@ struct StudioCommand: ParsableCommand {
         one is remembered in the settings file ($XDG_CONFIG_HOME/facestudio/settings.json).
         """)
 
-    @Option(help: "Model directory.")
-    var model: String = "Models"
+    @Option(help: modelHelp)
+    var model: String?
 
     @Option(help: "Colour theme (a file NAME.theme in Themes/); remembered for next time.")
     var theme: String?
@@ -31,8 +32,9 @@ struct StudioCommand: ParsableCommand {
     var noMouse = false
 
     func run() throws {
+        if let problem = StudioApp.terminalProblem() { throw StudioError(problem) }
         var options = StudioOptions()
-        options.modelDirectory = model
+        options.modelDirectory = try ModelDirectory.locate(explicit: model)
         options.theme = theme
         options.graphics = graphics
         options.colors = colors

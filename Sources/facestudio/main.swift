@@ -1,4 +1,5 @@
 import ArgumentParser
+import Training
 
 /// `facestudio`: one subcommand per capability. Each capability adds its command type to
 /// `subcommands` below; with no arguments the default subcommand runs.
@@ -23,4 +24,12 @@ struct FaceStudio: ParsableCommand {
     )
 }
 
-FaceStudio.main()
+// A training run stopped by Ctrl-C has saved its checkpoint and said so: exit as a signal would.
+do {
+    var command = try FaceStudio.parseAsRoot()
+    try command.run()
+} catch is TrainingInterrupted {
+    FaceStudio.exit(withError: ExitCode(130))
+} catch {
+    FaceStudio.exit(withError: error)
+}

@@ -27,7 +27,7 @@ func tinyConfig(tokenMoE: Bool = true) -> ModelConfig {
 
 @Suite struct SequenceTests {
     let builder = SequenceBuilder(config: tinyConfig())
-    var vocab: Vocabulary { builder.vocab }
+    var vocab: TokenIDs { builder.vocab }
 
     @Test func t2iLayoutPadsAndTruncates() {
         let image = (0..<4).map { vocab.imageOffset + $0 }

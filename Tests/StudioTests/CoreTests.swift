@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Imaging
+import Inference
 @testable import Studio
 
 @Suite(.serialized) struct CoreTests {
@@ -9,19 +10,19 @@ import Imaging
         h.type("a young man")
         h.core.handle(.ctrl("g"))
         try h.settle()
-        #expect(h.core.frames.count == 12)
-        #expect(h.core.selectedStep == 11 && !h.core.generating)
-        #expect(h.core.frames.last!.masked.allSatisfy { !$0 })
+        #expect(h.core.unmaskingPane.frames.count == 12)
+        #expect(h.core.unmaskingPane.selectedStep == 11 && !h.core.unmaskingPane.generating)
+        #expect(h.core.unmaskingPane.frames.last!.masked.allSatisfy { !$0 })
         #expect(h.backend.generated.map(\.prompt) == ["a young man"])
         #expect(h.screen.joined().contains("step 12/12"))
         // Step back, first, last; the counter follows.
         h.core.handle(.alt("2"))
         h.core.handle(.left)
-        #expect(h.core.selectedStep == 10 && h.screen[0].contains("step 11/12"))
+        #expect(h.core.unmaskingPane.selectedStep == 10 && h.screen[0].contains("step 11/12"))
         h.core.handle(.home)
-        #expect(h.core.selectedStep == 0)
+        #expect(h.core.unmaskingPane.selectedStep == 0)
         h.core.handle(.end)
-        #expect(h.core.selectedStep == 11)
+        #expect(h.core.unmaskingPane.selectedStep == 11)
     }
 
     @Test func settingsKeysChangeTheNextGeneration() throws {
@@ -29,13 +30,13 @@ import Imaging
         h.type("face")
         h.core.handle(.alt("2"))
         for key: Character in ["s", "s", "k", "c", "T"] { h.core.handle(.char(key)) }
-        #expect(h.core.settings.seed == 2 && h.core.settings.steps == 13 && h.core.settings.cfg == 2.0 && h.core.settings.temperature == 4.0)
+        #expect(h.core.unmaskingPane.settings.seed == 2 && h.core.unmaskingPane.settings.steps == 13 && h.core.unmaskingPane.settings.cfg == 2.0 && h.core.unmaskingPane.settings.temperature == 4.0)
         h.core.handle(.char("S"))
-        #expect(h.core.settings.seed == 1)
+        #expect(h.core.unmaskingPane.settings.seed == 1)
         h.core.handle(.char("g"))
         try h.settle()
-        #expect(h.core.frames.count == 13)
-        #expect(h.backend.generated.last?.settings == h.core.settings)
+        #expect(h.core.unmaskingPane.frames.count == 13)
+        #expect(h.backend.generated.last?.settings == h.core.unmaskingPane.settings)
         #expect(h.screen.joined().contains("seed 1  steps 13  CFG 2  T 4"))
     }
 
@@ -47,14 +48,14 @@ import Imaging
         Thread.sleep(forTimeInterval: 0.05)
         h.core.handle(.ctrl("g"))  // replaces the running one
         try h.settle()
-        #expect(h.core.frames.count == 12 && !h.core.generating)
+        #expect(h.core.unmaskingPane.frames.count == 12 && !h.core.unmaskingPane.generating)
         #expect(h.backend.generated.count == 2)
         h.core.handle(.ctrl("g"))
         Thread.sleep(forTimeInterval: 0.07)
         h.core.handle(.escape)
         try h.settle()
-        #expect(!h.core.generating)
-        #expect(h.core.frames.count < 12)
+        #expect(!h.core.unmaskingPane.generating)
+        #expect(h.core.unmaskingPane.frames.count < 12)
         #expect(h.core.status.text.hasPrefix("generation cancelled"))
     }
 
@@ -63,10 +64,10 @@ import Imaging
         h.type("x"); h.core.handle(.ctrl("g")); try h.settle()
         h.core.handle(.alt("2"))
         h.core.handle(.char(" "))
-        #expect(h.core.isPlaying && h.core.selectedStep == 0)
+        #expect(h.core.isPlaying && h.core.unmaskingPane.selectedStep == 0)
         var t = 1.0
         for _ in 0..<20 { _ = h.core.tick(now: t); t += 1 }
-        #expect(!h.core.isPlaying && h.core.selectedStep == 11)
+        #expect(!h.core.isPlaying && h.core.unmaskingPane.selectedStep == 11)
     }
 
     @Test func overlaysCycleAndColourTheImage() throws {
@@ -74,11 +75,11 @@ import Imaging
         h.type("x"); h.core.handle(.ctrl("g")); try h.settle()
         h.core.handle(.alt("2"))
         h.core.handle(.home)
-        var seen: [Overlay] = [h.core.overlay]
-        for _ in 0..<5 { h.core.handle(.char("o")); seen.append(h.core.overlay) }
+        var seen: [Overlay] = [h.core.unmaskingPane.overlay]
+        for _ in 0..<5 { h.core.handle(.char("o")); seen.append(h.core.unmaskingPane.overlay) }
         #expect(seen == [.mask, .confidence, .revealed, .expert, .none, .mask])
         // Mask overlay at step 1: masked slots differ from the raw preview.
-        let frame = h.core.frames[0]
+        let frame = h.core.unmaskingPane.frames[0]
         let theme = h.core.theme
         let masked = FrameComposer.compose(frame, overlay: .mask, layer: 0, gridSide: 4, theme: theme)
         let plain = FrameComposer.compose(frame, overlay: .none, layer: 0, gridSide: 4, theme: theme)
@@ -87,7 +88,7 @@ import Imaging
         let px = (firstMasked % 4) * 4, py = (firstMasked / 4) * 4
         #expect(masked.pixel(x: px, y: py) != plain.pixel(x: px, y: py))
         // Expert overlay: slots with different experts get different colours.
-        let experts = FrameComposer.compose(h.core.frames[11], overlay: .expert, layer: 0, gridSide: 4, theme: theme)
+        let experts = FrameComposer.compose(h.core.unmaskingPane.frames[11], overlay: .expert, layer: 0, gridSide: 4, theme: theme)
         #expect(experts.pixel(x: 0, y: 0) != experts.pixel(x: 4, y: 0))
     }
 
@@ -95,25 +96,25 @@ import Imaging
         let h = try Harness()
         h.core.handle(.alt("3"))
         h.type("what is this?"); h.core.handle(.enter)
-        #expect(h.core.messages.last?.role == .error)
+        #expect(h.core.chatPane.messages.last?.role == .error)
         h.core.handle(.alt("1")); h.type("happy face"); h.core.handle(.ctrl("g")); try h.settle()
         h.core.handle(.alt("3"))
         h.type("is the person happy?"); h.core.handle(.enter)
         try h.settle()
-        #expect(h.core.messages.suffix(2).map(\.role) == [.user, .assistant])
-        #expect(h.core.messages.last?.text == "They look happy and young.")
+        #expect(h.core.chatPane.messages.suffix(2).map(\.role) == [.user, .assistant])
+        #expect(h.core.chatPane.messages.last?.text == "They look happy and young.")
         #expect(h.backend.openedImages.count == 1 && h.backend.questions == ["is the person happy?"])
-        #expect(h.core.mmuTokens == 5 && h.core.mmuFrequencies.first?.first == 0.5)
+        #expect(h.core.expertsPane.mmuTokens == 5 && h.core.expertsPane.mmuFrequencies.first?.first == 0.5)
         #expect(h.screen.contains { $0.contains("model: They look happy and young.") })
         // A second question reuses the open chat; /describe asks the caption question.
         h.type("/describe"); h.core.handle(.enter); try h.settle()
         #expect(h.backend.openedImages.count == 1 && h.backend.questions.count == 2)
         h.type("/clear"); h.core.handle(.enter); try h.settle()
-        #expect(h.core.messages.isEmpty)
+        #expect(h.core.chatPane.messages.isEmpty)
         h.type("/open /nonexistent/x.png"); h.core.handle(.enter)
-        #expect(h.core.messages.last?.role == .error && h.core.messages.last!.text.contains("/nonexistent/x.png"))
+        #expect(h.core.chatPane.messages.last?.role == .error && h.core.chatPane.messages.last!.text.contains("/nonexistent/x.png"))
         h.type("/frobnicate"); h.core.handle(.enter)
-        #expect(h.core.messages.last!.text.hasPrefix("unknown command /frobnicate"))
+        #expect(h.core.chatPane.messages.last!.text.hasPrefix("unknown command /frobnicate"))
     }
 
     @Test func chatOpensAPNG() throws {
@@ -126,8 +127,8 @@ import Imaging
         h.type("colour?"); h.core.handle(.enter)
         try h.settle()
         #expect(h.backend.openedImages.first?.width == 8)
-        #expect(h.core.messages.last?.role == .assistant)
-        #expect(h.core.chatSource == (path as NSString).lastPathComponent)
+        #expect(h.core.chatPane.messages.last?.role == .assistant)
+        #expect(h.core.chatPane.source == (path as NSString).lastPathComponent)
     }
 
     @Test func quittingAsksWhenUnsaved() throws {
@@ -160,15 +161,15 @@ import Imaging
         let session = try SessionFile.read(path: h.core.sessionPath)
         defer { try? FileManager.default.removeItem(atPath: h.core.sessionPath) }
         #expect(session.prompt == "a woman with bangs" && session.frames.count == 12 && session.selectedStep == 10)
-        #expect(session.messages == h.core.messages && session.overlay == .confidence)
+        #expect(session.messages == h.core.chatPane.messages && session.overlay == .confidence)
 
         let r = try Harness(sessionPath: h.core.sessionPath)
         r.core.restore(session)
         try r.settle()
-        #expect(r.core.prompt.text == "a woman with bangs" && r.core.selectedStep == 10 && r.core.overlay == .confidence)
-        #expect(r.core.frames.map(\.codes) == h.core.frames.map(\.codes))
-        #expect(r.core.frames.map(\.preview) == h.core.frames.map(\.preview))  // decoded again
-        #expect(r.core.messages == h.core.messages)
+        #expect(r.core.promptPane.editor.text == "a woman with bangs" && r.core.unmaskingPane.selectedStep == 10 && r.core.unmaskingPane.overlay == .confidence)
+        #expect(r.core.unmaskingPane.frames.map(\.codes) == h.core.unmaskingPane.frames.map(\.codes))
+        #expect(r.core.unmaskingPane.frames.map(\.preview) == h.core.unmaskingPane.frames.map(\.preview))  // decoded again
+        #expect(r.core.chatPane.messages == h.core.chatPane.messages)
         #expect(r.screen == h.screen.map { $0 }.enumerated().map { $0.offset >= 38 ? r.screen[$0.offset] : r.screen[$0.offset] })
     }
 
@@ -181,7 +182,7 @@ import Imaging
         h.core.handle(.alt("3"))
         h.type("is he happy?"); h.core.handle(.enter); try h.settle()
         h.type("how old is he?"); h.core.handle(.enter); try h.settle()
-        #expect(h.core.chatTurns == [ChatTurn(question: "is he happy?", answer: "They look happy and young."),
+        #expect(h.core.chatPane.turns == [ChatTurn(question: "is he happy?", answer: "They look happy and young."),
                                      ChatTurn(question: "how old is he?", answer: "They look happy and young.")])
         h.core.handle(.ctrl("s"))
         defer { try? FileManager.default.removeItem(atPath: h.core.sessionPath) }
@@ -189,12 +190,12 @@ import Imaging
         let r = try Harness(sessionPath: h.core.sessionPath)
         r.core.restore(try SessionFile.read(path: h.core.sessionPath))
         try r.settle()
-        #expect(r.backend.openedHistories == [h.core.chatTurns])
+        #expect(r.backend.openedHistories == [h.core.chatPane.turns])
         #expect(r.backend.openedImages == [h.backend.openedImages[0]])  // the face decoded from its codes
-        #expect(r.core.chatSource == "generated image")
+        #expect(r.core.chatPane.source == "generated image")
         r.core.handle(.alt("3"))
         r.type("and his hair?"); r.core.handle(.enter); try r.settle()
-        #expect(r.backend.openedImages.count == 1 && r.core.chatTurns.count == 3)  // same chat, one more turn
+        #expect(r.backend.openedImages.count == 1 && r.core.chatPane.turns.count == 3)  // same chat, one more turn
 
         // An opened PNG: reopened from its path after a restore.
         let png = NSTemporaryDirectory() + "facestudio-chat-\(UUID().uuidString).png"
@@ -210,6 +211,31 @@ import Imaging
         try s.settle()
         #expect(s.backend.openedImages == [picture])
         #expect(s.backend.openedHistories == [[ChatTurn(question: "who is this?", answer: "They look happy and young.")]])
+    }
+
+    /// A session saved by the studio before it used the engine's types (version 1) opens, and
+    /// saving it again writes the current version, which reads back the same.
+    @Test func versionOneSessionsStillOpen() throws {
+        let session = try SessionFile.read(path: repositoryRoot + "/Tests/StudioTests/Fixtures/session-v1.json")
+        #expect(session.prompt == "a woman with bangs" && session.frames.count == 3 && session.selectedStep == 1)
+        #expect(session.settings.steps == 3 && session.settings.cfg == 2 && session.settings.temperature == 4.5 && session.settings.seed == 0)
+        #expect(session.settings.sampleTemperature == GenerateOptions().sampleTemperature)
+        #expect(session.frames[0].routing.layers.map(\.topExpert.count) == [16, 16, 16])
+        #expect(session.frames[0].routing.frequencies[1][0] == 0.03571428571428571)
+        let gates = try #require(session.frames[2].routing.sequenceLayers.first)
+        #expect(gates.experts == ["copy", "zero", "noise"] && gates.chosen == ["copy", "noise"] && gates.weight(of: "noise") == 0.25)
+        #expect(session.chatTurns == [ChatTurn(question: "is she happy?", answer: "They look happy and young.")])
+
+        let r = try Harness()
+        r.core.restore(session)
+        try r.settle()
+        #expect(r.core.unmaskingPane.frames.count == 3 && r.core.unmaskingPane.frames.allSatisfy { $0.preview != nil } && r.core.unmaskingPane.overlay == .confidence)
+        #expect(r.backend.openedHistories == [session.chatTurns ?? []])
+        r.core.handle(.ctrl("s"))
+        defer { try? FileManager.default.removeItem(atPath: r.core.sessionPath) }
+        let again = try SessionFile.read(path: r.core.sessionPath)
+        #expect(again.version == SessionFile.currentVersion && again.frames.map(\.routing) == session.frames.map(\.routing))
+        #expect(again.settings == session.settings)
     }
 
     @Test func brokenSessionFilesAreNamed() throws {
@@ -256,7 +282,7 @@ import Imaging
         let h = try Harness()
         h.type("a man with bags un")
         h.core.handle(.tab)
-        #expect(h.core.prompt.text == "a man with bags under the eyes" && h.core.focus == .prompt)
+        #expect(h.core.promptPane.editor.text == "a man with bags under the eyes" && h.core.focus == .prompt)
         h.type(" ")
         h.core.handle(.tab)
         #expect(h.core.focus == .unmasking)
@@ -266,9 +292,9 @@ import Imaging
         let h = try Harness()
         h.core.handle(.alt("4"))
         h.core.handle(.down); h.core.handle(.down); h.core.handle(.down); h.core.handle(.down)
-        #expect(h.core.selectedLayer == 2)  // 3 layers
+        #expect(h.core.expertsPane.selectedLayer == 2)  // 3 layers
         h.core.handle(.enter)
-        #expect(h.core.overlay == .expert)
+        #expect(h.core.unmaskingPane.overlay == .expert)
         #expect(h.screen.contains { $0.contains("▸L2") })
     }
 

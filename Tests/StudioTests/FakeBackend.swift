@@ -13,13 +13,13 @@ final class FakeBackend: StudioBackend, @unchecked Sendable {
     private(set) var openedImages: [RGBImage] = []
     private(set) var openedHistories: [[ChatTurn]] = []
     private(set) var questions: [String] = []
-    private(set) var generated: [(prompt: String, settings: GenerationSettings)] = []
+    private(set) var generated: [(prompt: String, settings: GenerateOptions)] = []
     let lock = NSLock()
 
-    func load() throws -> BackendInfo {
+    func load() throws -> ModelInfo {
         if let failLoad { throw StudioError(failLoad) }
-        return BackendInfo(description: "fake", layers: layers, sharedExperts: 1, routedExperts: 8, gridSide: side,
-                           sequenceExperts: ["t2i": ["copy", "zero", "noise"], "mmu": ["copy", "clip", "face"]])
+        return ModelInfo(name: "fake", layers: layers, dModel: 64, sharedExperts: 1, routedExperts: 8, gridSide: side,
+                         sequenceExperts: ["t2i": ["copy", "zero", "noise"], "mmu": ["copy", "clip", "face"]])
     }
 
     /// Words containing "zz" count as never seen.
@@ -38,7 +38,7 @@ final class FakeBackend: StudioBackend, @unchecked Sendable {
         return result
     }
 
-    func generate(prompt: String, settings: GenerationSettings, cancel: Cancellation, onStep: (UnmaskFrame) -> Void) throws {
+    func generate(prompt: String, options settings: GenerateOptions, cancel: Cancellation, onStep: (StepEvent) -> Void) throws {
         lock.lock(); generated.append((prompt, settings)); lock.unlock()
         let n = side * side
         var masked = [Bool](repeating: true, count: n)
@@ -49,11 +49,12 @@ final class FakeBackend: StudioBackend, @unchecked Sendable {
             var revealed: [Int] = []
             for i in 0..<n where masked[i] && i >= keep { masked[i] = false; revealed.append(i) }
             let codes = (0..<n).map { ($0 * 7 + Int(settings.seed)) % 16 }
-            let routing = ExpertRouting(group: "t2i", frequencies: (0..<layers).map { l in (0..<8).map { Double(($0 + l + k) % 8) / 28 } },
-                                        topExpert: (0..<layers).map { l in (0..<n).map { ($0 + l) % 8 } })
-            onStep(UnmaskFrame(step: k, steps: settings.steps, codes: codes, masked: masked,
-                               confidence: (0..<n).map { Float($0) / Float(n) }, revealed: revealed, routing: routing,
-                               elapsed: Double(k + 1) * 0.01, preview: try decode(codes: codes)))
+            let routing = RoutingTrace(group: "t2i", layers: (0..<layers).map { l in
+                LayerRouting(frequencies: (0..<8).map { Double(($0 + l + k) % 8) / 28 }, topExpert: (0..<n).map { ($0 + l) % 8 })
+            })
+            onStep(StepEvent(step: k, steps: settings.steps, codes: codes, masked: masked,
+                             confidence: (0..<n).map { Float($0) / Float(n) }, revealed: revealed, routing: routing,
+                             preview: try decode(codes: codes), elapsed: Double(k + 1) * 0.01))
         }
     }
 
@@ -70,13 +71,14 @@ final class FakeBackend: StudioBackend, @unchecked Sendable {
         lock.lock(); openedImages.append(image); openedHistories.append(history); lock.unlock()
     }
 
-    func ask(_ question: String, cancel: Cancellation, onToken: (ChatToken) -> Void) throws -> String {
+    func ask(_ question: String, cancel: Cancellation, onToken: (TokenEvent) -> Void) throws -> String {
         lock.lock(); questions.append(question); lock.unlock()
         let answer = "They look happy and young."
         for word in answer.split(separator: " ", omittingEmptySubsequences: false).enumerated().map({ ($0.offset == 0 ? "" : " ") + $0.element }) {
             if cancel.isCancelled { throw InferenceError.cancelled }
             if stepDelay > 0 { Thread.sleep(forTimeInterval: stepDelay) }
-            onToken(ChatToken(text: word, routing: ExpertRouting(group: "mmu", frequencies: (0..<layers).map { _ in [0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0, 0] })))
+            let routing = RoutingTrace(group: "mmu", layers: (0..<layers).map { _ in LayerRouting(frequencies: [0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0, 0]) })
+            onToken(TokenEvent(text: word, tokenID: 0, routing: routing))
         }
         return answer
     }

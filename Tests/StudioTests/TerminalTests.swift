@@ -44,13 +44,22 @@ import Imaging
         #expect(ImageOps.psnr(dithered, photo) > 20)
     }
 
+    @Test func terminalsWithoutCursorAddressingAreRefused() throws {
+        let dumb = try #require(StudioApp.terminalProblem(term: "dumb"))
+        #expect(dumb.contains("TERM=dumb") && dumb.contains("facestudio generate") && !dumb.contains("\n"))
+        #expect(try #require(StudioApp.terminalProblem(term: nil)).contains("TERM"))
+        #expect(try #require(StudioApp.terminalProblem(term: "no-such-terminal-zz")).contains("TERM=no-such-terminal-zz"))
+        #expect(StudioApp.terminalProblem(term: "xterm-256color") == nil)
+        #expect(StudioApp.terminalProblem(term: "tmux-256color") == nil)
+    }
+
     @Test func textWidths() {
         #expect(TextWidth.of("abc") == 3)
         #expect(TextWidth.of("café") == 4)
         #expect(TextWidth.of("e\u{301}") == 1)
         #expect(TextWidth.of("顔") == 2)
         #expect(TextWidth.of("👩🏽‍🦰") == 2)
-        var canvas = Canvas(width: 6, height: 1)
+        var canvas = ScreenGrid(width: 6, height: 1)
         #expect(canvas.put("a顔b顔", x: 0, y: 0, style: .plain) == 6)
         #expect(canvas.lines() == ["a顔b顔"])
         #expect(canvas.put("顔顔顔顔", x: 0, y: 0, style: .plain, limit: 5) == 4)  // no half characters

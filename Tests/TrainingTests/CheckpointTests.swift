@@ -75,6 +75,22 @@ private let config = #"{"d_model": 8, "layers": 1, "note": "ünïcode \"quoted\"
         #expect(file.metadata["format"] == TrainingCheckpoint.format)
     }
 
+    /// A run's model config and step, read from the metadata alone (what `model export` uses).
+    @Test func runInfoReadsTheConfigAndStep() throws {
+        let dir = try ScratchDirectory(); defer { dir.cleanup() }
+        let path = dir.path + "/checkpoint.safetensors"
+        let run = TinyRun(seed: 3)
+        for _ in 0..<3 { run.step() }
+        try TrainingCheckpoint.save(path: path, parameters: run.parameters, optimizer: run.optimizer, state: run.state,
+                                    configJSON: #"{"d_model": 128, "heads": 4, "layers": 3}"#)
+        let info = try TrainingCheckpoint.runInfo(path: path)
+        #expect(info.config.dModel == 128 && info.config.layers == 3 && info.step == 3)
+
+        try TrainingCheckpoint.save(path: path, parameters: run.parameters, optimizer: run.optimizer, state: run.state, configJSON: "[1, 2]")
+        let error = #expect(throws: (any Error).self) { try TrainingCheckpoint.runInfo(path: path) }
+        #expect("\(try #require(error))".contains(path + ": __metadata__.config"))
+    }
+
     @Test func resumingContinuesBitForBit() throws {
         let dir = try ScratchDirectory(); defer { dir.cleanup() }
         let path = dir.path + "/checkpoint.safetensors"

@@ -47,7 +47,7 @@ import TestSupport
         #expect(seSure.values.allSatisfy { Swift.abs($0) < 1e-3 })
     }
 
-    /// With the posterior score, Σ σ'·SE collapses to Σ w·(−log p(x0)) (DESIGN.md).
+    /// With the posterior score, Σ σ'·SE collapses to Σ w·(−log p(x0)) (docs/DESIGN.md).
     @Test func scoreLossCollapsesToWeightedCrossEntropy() {
         let (logits, targets, imageOfRow, draws) = batch(seed: 5)
         let terms = D3Diff.loss(logits: logits, targets: targets, imageOfRow: imageOfRow, draws: draws, alpha: 0.01, mode: .d3diff)

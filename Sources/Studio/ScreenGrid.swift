@@ -72,7 +72,7 @@ public struct SixelPlacement: Equatable, Sendable {
 
 /// The whole screen as cells. Panes draw into it; the curses screen copies it out, and tests
 /// read it back as text.
-public struct Canvas: Sendable {
+public struct ScreenGrid: Sendable {
     public let width: Int
     public let height: Int
     public private(set) var cells: [Cell]

@@ -1,11 +1,13 @@
 import Foundation
 import Imaging
+import Inference
+import FaceModel
 
-/// Drawing: the whole screen into a `Canvas` from the core's state, every frame.
+/// Drawing: the whole screen into a `ScreenGrid` from the core's state, every frame.
 extension StudioCore {
-    public func render() -> Canvas {
+    public func render() -> ScreenGrid {
         let text = theme.style(.text)
-        var canvas = Canvas(width: width, height: height, style: text)
+        var canvas = ScreenGrid(width: width, height: height, style: text)
         keyBarHits = []
         if layout.mode == .tooSmall {
             drawTooSmall(&canvas)
@@ -39,7 +41,7 @@ extension StudioCore {
 
     // MARK: Frames, status, key bar
 
-    private func drawFrame(_ canvas: inout Canvas, pane: PaneID, rect: Rect, summary: String = "") {
+    private func drawFrame(_ canvas: inout ScreenGrid, pane: PaneID, rect: Rect, summary: String = "") {
         let focused = pane == focus
         let border = theme.style(focused ? .borderFocus : .border)
         let title = "\(pane.rawValue) \(pane.title)"
@@ -49,35 +51,35 @@ extension StudioCore {
 
     private func rightTitle(of pane: PaneID) -> String {
         switch pane {
-        case .prompt: return history.entries.isEmpty ? "" : "history \(history.entries.count)"
+        case .prompt: return promptPane.history.entries.isEmpty ? "" : "history \(promptPane.history.entries.count)"
         case .unmasking: return stepCounter
-        case .chat: return chatSource.map { "about: \($0)" } ?? ""
+        case .chat: return chatPane.source.map { "about: \($0)" } ?? ""
         case .experts: return info.map { "\($0.layers) layers × \($0.sharedExperts)+\($0.routedExperts)" } ?? ""
         }
     }
 
     /// "step 5/12", with "generating" while it runs.
     var stepCounter: String {
-        guard !frames.isEmpty else { return generating ? "starting…" : "" }
-        let total = frames[selectedStep].steps
+        guard !unmaskingPane.frames.isEmpty else { return unmaskingPane.generating ? "starting…" : "" }
+        let total = unmaskingPane.frames[unmaskingPane.selectedStep].steps
         // Time taken so far (the last step's time once it is done).
-        let time = frames.last.map { String(format: " · %.2f s", $0.elapsed) } ?? ""
-        return "step \(selectedStep + 1)/\(total)" + (generating ? " …" : "") + (playing ? " ▶" : "") + time
+        let time = unmaskingPane.frames.last.map { String(format: " · %.2f s", $0.elapsed) } ?? ""
+        return "step \(unmaskingPane.selectedStep + 1)/\(total)" + (unmaskingPane.generating ? " …" : "") + (unmaskingPane.playing ? " ▶" : "") + time
     }
 
     /// One line for a collapsed pane's title bar.
     private func summary(of pane: PaneID) -> String {
         switch pane {
         case .prompt:
-            let first = prompt.text.split(separator: "\n").first.map(String.init) ?? ""
+            let first = promptPane.editor.text.split(separator: "\n").first.map(String.init) ?? ""
             return first.isEmpty ? "(empty)" : first
-        case .unmasking: return frames.isEmpty ? (generating ? "starting…" : "no image yet") : stepCounter
-        case .chat: return messages.last.map { "\($0.role == .user ? "you" : "model"): \($0.text)" } ?? "no messages"
-        case .experts: return "layer \(selectedLayer)"
+        case .unmasking: return unmaskingPane.frames.isEmpty ? (unmaskingPane.generating ? "starting…" : "no image yet") : stepCounter
+        case .chat: return chatPane.messages.last.map { "\($0.role == .user ? "you" : "model"): \($0.text)" } ?? "no messages"
+        case .experts: return "layer \(expertsPane.selectedLayer)"
         }
     }
 
-    private func drawStatus(_ canvas: inout Canvas) {
+    private func drawStatus(_ canvas: inout ScreenGrid) {
         let row = layout.status.y
         let right = "\(graphics.rawValue) · \(depth.rawValue)\(depth == .truecolor || depth == .mono ? "" : " colours") · \(baseTheme.name)"
         let rightStart = max(width - TextWidth.of(right) - 1, width / 2)
@@ -87,7 +89,7 @@ extension StudioCore {
         canvas.put(right, x: rightStart, y: row, style: theme.style(.dim))
     }
 
-    private func drawKeyBar(_ canvas: inout Canvas) {
+    private func drawKeyBar(_ canvas: inout ScreenGrid) {
         let row = layout.keyBar.y
         canvas.fill(layout.keyBar, style: theme.style(.keybar))
         var x = 1
@@ -102,7 +104,7 @@ extension StudioCore {
         }
     }
 
-    private func drawTooSmall(_ canvas: inout Canvas) {
+    private func drawTooSmall(_ canvas: inout ScreenGrid) {
         let lines = modal == .confirmQuit
             ? ["Quit without saving?", "y quits, any other key stays"]
             : ["Terminal too small", "\(width)×\(height): needs \(StudioLayout.minimumWidth)×\(StudioLayout.minimumHeight)", "q quits"]
@@ -113,7 +115,7 @@ extension StudioCore {
         }
     }
 
-    private func drawHelp(_ canvas: inout Canvas) {
+    private func drawHelp(_ canvas: inout ScreenGrid) {
         let lines = Keymap.helpLines()
         // As many columns as it takes to fit the height, if the width allows.
         let rowsAvailable = max(height - 2 - 3, 1)
@@ -139,7 +141,7 @@ extension StudioCore {
         }
     }
 
-    private func drawConfirm(_ canvas: inout Canvas) {
+    private func drawConfirm(_ canvas: inout ScreenGrid) {
         let message = " The session is not saved. Quit anyway?  y quit · ^S save and quit · any other key stays "
         canvas.fill(layout.status, style: theme.style(.error))
         canvas.put(message, x: 0, y: layout.status.y, style: theme.style(.error))
@@ -172,19 +174,19 @@ extension StudioCore {
         return (rows.count - 1, 0)
     }
 
-    private func drawPrompt(_ canvas: inout Canvas, _ rect: Rect) {
+    private func drawPrompt(_ canvas: inout ScreenGrid, _ rect: Rect) {
         guard rect.height >= 1 && rect.width >= 4 else { return }
-        let chars = prompt.characters
+        let chars = promptPane.editor.characters
         var textRows = rect.height
         // A hint or completion line under the text when there is room.
-        let match = focus == .prompt ? completer.match(chars, cursor: prompt.cursor) : nil
+        let match = focus == .prompt ? completer.match(chars, cursor: promptPane.editor.cursor) : nil
         let hint: String? = {
-            if let completion { return "Tab: " + completion.candidates.enumerated().map { $0 == completion.shown ? "[\($1)]" : $1 }.joined(separator: " · ") }
+            if let completion = promptPane.completion { return "Tab: " + completion.candidates.enumerated().map { $0 == completion.shown ? "[\($1)]" : $1 }.joined(separator: " · ") }
             if let match { return "Tab: " + match.candidates.prefix(6).joined(separator: " · ") + (match.candidates.count > 6 ? " …" : "") }
             let unknown = unknownRanges()
             if !unknown.isEmpty {
                 let words = unknown.map { String(chars[min($0.lowerBound, chars.count)..<min($0.upperBound, chars.count)]) }
-                return "never seen in training: " + words.joined(separator: ", ")
+                return "never seen in training: \(UnknownWordList(words))"
             }
             return nil
         }()
@@ -195,7 +197,7 @@ extension StudioCore {
             canvas.put("e.g. a young woman with wavy blond hair, smiling", x: rect.x + 1, y: rect.y, style: theme.style(.completion), limit: rect.maxX)
         }
         let rows = StudioCore.wrap(chars, width: rect.width - 1)
-        let cursorCell = StudioCore.cursorCell(chars, cursor: prompt.cursor, rows: rows)
+        let cursorCell = StudioCore.cursorCell(chars, cursor: promptPane.editor.cursor, rows: rows)
         let first = max(0, cursorCell.row - textRows + 1)
         var unknownAt = [Bool](repeating: false, count: chars.count)
         for r in unknownRanges() { for i in r where i < chars.count { unknownAt[i] = true } }
@@ -215,21 +217,21 @@ extension StudioCore {
 
     // MARK: Unmasking
 
-    private func drawUnmasking(_ canvas: inout Canvas, _ rect: Rect) {
+    private func drawUnmasking(_ canvas: inout ScreenGrid, _ rect: Rect) {
         guard rect.height >= 3 && rect.width >= 10 else { return }
-        let s = settings
-        let changed = generatedSettings != nil && generatedSettings != settings
+        let s = unmaskingPane.settings
+        let changed = unmaskingPane.generatedSettings != nil && unmaskingPane.generatedSettings != unmaskingPane.settings
         var line = "seed \(s.seed)  steps \(s.steps)  CFG \(format(s.cfg))  T \(format(s.temperature))"
         if changed { line += "  (changed: g)" }
         canvas.put(line, x: rect.x, y: rect.y, style: theme.style(changed ? .status : .dim), limit: rect.maxX)
 
         let footerY = rect.maxY - 1
         let imageRect = Rect(x: rect.x, y: rect.y + 1, width: rect.width, height: rect.height - 2)
-        if frames.isEmpty {
+        if unmaskingPane.frames.isEmpty {
             let message: String
             if let loadError { message = "no model: \(loadError)" }
             else if info == nil { message = "loading the model…" }
-            else if generating { message = "starting…" }
+            else if unmaskingPane.generating { message = "starting…" }
             else { message = "type a prompt, then Ctrl-G" }
             let rows = StudioCore.wrap(Array(message), width: rect.width - 2)
             for (i, range) in rows.prefix(imageRect.height).enumerated() {
@@ -237,17 +239,17 @@ extension StudioCore {
                            style: theme.style(loadError == nil ? .dim : .error), limit: rect.maxX)
             }
         } else {
-            let frame = frames[selectedStep]
-            let composed = FrameComposer.compose(frame, overlay: overlay, layer: selectedLayer, gridSide: info?.gridSide ?? 0, theme: theme)
+            let frame = unmaskingPane.frames[unmaskingPane.selectedStep]
+            let composed = FrameComposer.compose(frame, overlay: unmaskingPane.overlay, layer: expertsPane.selectedLayer, gridSide: info?.gridSide ?? 0, theme: theme)
             drawImage(&canvas, composed, in: imageRect)
             let masked = frame.masked.filter { $0 }.count
-            let footer = "◀ \(selectedStep + 1)/\(frame.steps) ▶ \(masked) masked +\(frame.revealed.count) · \(overlay.rawValue)\(overlay == .expert ? " L\(selectedLayer)" : "")"
+            let footer = "◀ \(unmaskingPane.selectedStep + 1)/\(frame.steps) ▶ \(masked) masked +\(frame.revealed.count) · \(unmaskingPane.overlay.rawValue)\(unmaskingPane.overlay == .expert ? " L\(expertsPane.selectedLayer)" : "")"
             canvas.put(footer, x: rect.x, y: footerY, style: theme.style(.text), limit: rect.maxX)
         }
     }
 
     /// Draws an image centred in `rect`: sixel placement, coloured half blocks, or shading.
-    func drawImage(_ canvas: inout Canvas, _ image: RGBImage, in rect: Rect) {
+    func drawImage(_ canvas: inout ScreenGrid, _ image: RGBImage, in rect: Rect) {
         guard !rect.isEmpty else { return }
         switch graphics {
         case .sixel:
@@ -293,12 +295,12 @@ extension StudioCore {
 
     // MARK: Chat
 
-    private func drawChat(_ canvas: inout Canvas, _ rect: Rect) {
+    private func drawChat(_ canvas: inout ScreenGrid, _ rect: Rect) {
         guard rect.height >= 2 && rect.width >= 8 else { return }
         let inputY = rect.maxY - 1
         // Transcript, wrapped, newest at the bottom.
         var rows: [(String, ThemeRole)] = []
-        for message in messages {
+        for message in chatPane.messages {
             let (prefix, role): (String, ThemeRole) = {
                 switch message.role {
                 case .user: return ("you: ", .user)
@@ -308,17 +310,17 @@ extension StudioCore {
                 }
             }()
             var body = prefix + message.text
-            if message.role == .assistant && answering && message == messages.last { body += "▍" }
+            if message.role == .assistant && chatPane.answering && message == chatPane.messages.last { body += "▍" }
             for range in StudioCore.wrap(Array(body), width: rect.width) {
                 rows.append((String(Array(body)[range]), role))
             }
         }
-        if messages.isEmpty {
+        if chatPane.messages.isEmpty {
             rows = [("Ask about the generated face, or", .dim), ("/open PATH.png · /describe · /clear", .dim)]
         }
         let visible = rect.height - 2
         let maxScroll = max(rows.count - visible, 0)
-        let scroll = min(chatScroll, maxScroll)
+        let scroll = min(chatPane.scroll, maxScroll)
         let start = max(rows.count - visible - scroll, 0)
         for (i, row) in rows[start..<min(start + visible, rows.count)].enumerated() {
             canvas.put(row.0, x: rect.x, y: rect.y + i, style: theme.style(row.1), limit: rect.maxX)
@@ -327,11 +329,11 @@ extension StudioCore {
             canvas.put("↓ \(scroll) more", x: rect.maxX - 10, y: rect.y + visible - 1, style: theme.style(.dim), limit: rect.maxX)
         }
         canvas.put(String(repeating: "─", count: rect.width), x: rect.x, y: inputY - 1, style: theme.style(.border))
-        let chars = chatInput.characters
-        let promptMark = answering ? "… " : "> "
+        let chars = chatPane.input.characters
+        let promptMark = chatPane.answering ? "… " : "> "
         canvas.put(promptMark, x: rect.x, y: inputY, style: theme.style(.user))
         let room = rect.width - 3
-        let cursorCol = TextWidth.of(String(chars[..<chatInput.cursor]))
+        let cursorCol = TextWidth.of(String(chars[..<chatPane.input.cursor]))
         // Scroll the input sideways to keep the cursor visible.
         var skip = 0
         while cursorCol - TextWidth.of(String(chars[..<skip])) > room && skip < chars.count { skip += 1 }
@@ -343,25 +345,25 @@ extension StudioCore {
 
     // MARK: Experts
 
-    private func drawExperts(_ canvas: inout Canvas, _ rect: Rect) {
+    private func drawExperts(_ canvas: inout ScreenGrid, _ rect: Rect) {
         guard rect.height >= 4 && rect.width >= 20 else { return }
         guard let info else {
             canvas.put(loadError == nil ? "loading…" : "no model", x: rect.x, y: rect.y, style: theme.style(.dim), limit: rect.maxX)
             return
         }
         let heat = HeatScale(stops: theme.heat)
-        let t2i = frames.isEmpty ? nil : frames[selectedStep].routing
-        let mmu = mmuFrequencies
+        let t2i = unmaskingPane.frames.isEmpty ? nil : unmaskingPane.frames[unmaskingPane.selectedStep].routing
+        let mmu = expertsPane.mmuFrequencies
         // Each group: a header, a column row, one row per layer (scrolled to the selected one).
         let legendRows = 3
         let perGroup = max((rect.height - legendRows) / 2, 3)
         var y = rect.y
         y = drawHeatGroup(&canvas, x: rect.x, y: y, width: rect.width, rows: perGroup, info: info, heat: heat,
-                          title: "T2I image tokens" + (t2i == nil ? "" : " · step \(selectedStep + 1)"),
-                          frequencies: t2i?.frequencies ?? [], sequence: t2i?.sequence ?? [], group: "t2i", selectable: true)
+                          title: "T2I image tokens" + (t2i == nil ? "" : " · step \(unmaskingPane.selectedStep + 1)"),
+                          frequencies: t2i?.frequencies ?? [], sequence: t2i?.sequenceLayers ?? [], group: "t2i", selectable: true)
         y = drawHeatGroup(&canvas, x: rect.x, y: y, width: rect.width, rows: perGroup, info: info, heat: heat,
-                          title: "MMU answer" + (mmuTokens == 0 ? "" : " · \(mmuTokens) tokens"),
-                          frequencies: mmu, sequence: mmuSequence, group: "mmu", selectable: false)
+                          title: "MMU answer" + (expertsPane.mmuTokens == 0 ? "" : " · \(expertsPane.mmuTokens) tokens"),
+                          frequencies: mmu, sequence: expertsPane.mmuSequence, group: "mmu", selectable: false)
         // Legend: the colour scale and what the columns mean.
         let legendY = rect.maxY - legendRows
         guard legendY >= y else { return }
@@ -377,8 +379,8 @@ extension StudioCore {
     }
 
     /// Draws one heatmap group; returns the next free row.
-    private func drawHeatGroup(_ canvas: inout Canvas, x: Int, y: Int, width: Int, rows: Int, info: BackendInfo, heat: HeatScale,
-                               title: String, frequencies: [[Double]], sequence: [[SequenceExpertGate]], group: String,
+    private func drawHeatGroup(_ canvas: inout ScreenGrid, x: Int, y: Int, width: Int, rows: Int, info: ModelInfo, heat: HeatScale,
+                               title: String, frequencies: [[Double]], sequence: [SequenceLayerRouting], group: String,
                                selectable: Bool) -> Int {
         canvas.put(title, x: x, y: y, style: theme.style(.title), limit: x + width)
         // Column header: layer label, S, routed 1…8, then sequence experts.
@@ -390,12 +392,12 @@ extension StudioCore {
             for name in seqNames { cx = canvas.put(" " + String(name.prefix(2)), x: cx, y: y + 1, style: theme.style(.dim)) }
         }
         let layerRows = max(rows - 2, 1)
-        let first = selectable ? min(max(selectedLayer - layerRows + 1, 0), max(info.layers - layerRows, 0)) : 0
+        let first = selectable ? min(max(expertsPane.selectedLayer - layerRows + 1, 0), max(info.layers - layerRows, 0)) : 0
         for (n, layer) in (first..<min(first + layerRows, info.layers)).enumerated() {
             let ry = y + 2 + n
-            let marker = selectable && layer == selectedLayer ? "▸" : " "
+            let marker = selectable && layer == expertsPane.selectedLayer ? "▸" : " "
             var lx = canvas.put(marker + String(format: "L%-2d", layer), x: x, y: ry,
-                                style: theme.style(selectable && layer == selectedLayer ? .selection : .dim))
+                                style: theme.style(selectable && layer == expertsPane.selectedLayer ? .selection : .dim))
             let row = layer < frequencies.count ? frequencies[layer] : nil
             lx = drawHeatCell(&canvas, x: lx, y: ry, value: row == nil ? nil : 1, heat: heat, width: 2)
             lx += 1
@@ -408,7 +410,7 @@ extension StudioCore {
                 let gates = layer < sequence.count ? sequence[layer] : nil
                 for name in seqNames {
                     lx += 1
-                    let gate = gates.map { g in g.first(where: { $0.name == name })?.gate ?? 0 }
+                    let gate = gates.map { Double($0.weight(of: name)) }
                     if gates == nil {
                         lx = canvas.put("– ", x: lx, y: ry, style: theme.style(.dim))
                     } else {
@@ -422,7 +424,7 @@ extension StudioCore {
 
     /// One heat cell: a coloured block, or a shading character without a colour cube; "·" for no data.
     @discardableResult
-    private func drawHeatCell(_ canvas: inout Canvas, x: Int, y: Int, value: Double?, heat: HeatScale, width: Int) -> Int {
+    private func drawHeatCell(_ canvas: inout ScreenGrid, x: Int, y: Int, value: Double?, heat: HeatScale, width: Int) -> Int {
         guard let value else { return canvas.put(String(repeating: "·", count: width), x: x, y: y, style: theme.style(.dim)) }
         if depth.drawsColorBlocks {
             for i in 0..<width { canvas[x + i, y] = Cell(" ", Style(fg: .rgb(heat.ink(on: value)), bg: .rgb(heat.color(value)))) }

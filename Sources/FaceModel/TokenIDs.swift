@@ -1,6 +1,6 @@
 /// The unified id space (Show-o layout): text BPE tokens, then the special tokens, then the
 /// image codes (offset + k for code k), then one `<|mask|>` id last.
-public struct Vocabulary: Equatable, Sendable {
+public struct TokenIDs: Equatable, Sendable {
     public static let specialNames = ["<|pad|>", "<|bos|>", "<|eos|>", "<|soi|>", "<|eoi|>", "<|t2i|>", "<|mmu|>"]
 
     public let textCount: Int
@@ -21,7 +21,7 @@ public struct Vocabulary: Equatable, Sendable {
     public var t2i: Int { textCount + 5 }
     public var mmu: Int { textCount + 6 }
     /// Id of image code 0; code k is `imageOffset + k`.
-    public var imageOffset: Int { textCount + Vocabulary.specialNames.count }
+    public var imageOffset: Int { textCount + TokenIDs.specialNames.count }
     public var mask: Int { imageOffset + imageCodes }
     /// Size of the embedding table and the output head.
     public var size: Int { mask + 1 }
