@@ -19,15 +19,16 @@ public struct ModelCard {
 
     func stageDirectory(_ k: Int) -> String { runs + (k == 0 ? "/unified" : "/unified-\(k + 1)") }
 
-    func json(_ path: String) -> [String: Any]? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    /// A run's JSON report (nil when absent or not a JSON object).
+    func json(_ path: String) -> RunRecord? {
+        FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(RunRecord.self, from: $0) }
     }
 
-    func lastLine(_ path: String) -> [String: Any]? {
+    /// The last line of a JSONL log.
+    func lastLine(_ path: String) -> RunRecord? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
               let line = text.split(separator: "\n").last else { return nil }
-        return try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        return try? JSONDecoder().decode(RunRecord.self, from: Data(line.utf8))
     }
 
     func timings() -> [(String, Int)] {
@@ -147,7 +148,8 @@ public struct ModelCard {
         var md = ""
         md += "## Data\n\n"
         if let d = json(runs + "/dataset.json") {
-            md += "- \(d["count"] ?? "?") procedural faces (\(d["train"] ?? "?") train / \(d["test"] ?? "?") test), seed \(d["seed"] ?? 0), \(d["size"] ?? 64)×\(d["size"] ?? 64); captions average \(fmt(d["mean_caption_words"])) words and mention \(fmt(d["mean_caption_mentions"])) schema items; \(fmt(d["mean_qa_pairs"])) VQA pairs per image.\n\n"
+            let size = d.size?.description ?? "64"
+            md += "- \(d.count?.description ?? "?") procedural faces (\(d.train?.description ?? "?") train / \(d.test?.description ?? "?") test), seed \(d.seed?.description ?? "0"), \(size)×\(size); captions average \(fmt(d.meanCaptionWords)) words and mention \(fmt(d.meanCaptionMentions)) schema items; \(fmt(d.meanQAPairs)) VQA pairs per image.\n\n"
         } else {
             md += "- The procedural data set of `facestudio dataset make` (see README).\n\n"
         }
@@ -182,7 +184,7 @@ public struct ModelCard {
         case .understanding: lossName = "MMU next-token only"
         case .generation: lossName = "T2I D3Diff only"
         }
-        md += ": \(heldOut?["step"] ?? m["step"] ?? "?") steps"
+        md += ": \((heldOut?.step ?? m.step)?.description ?? "?") steps"
         if training.trainedWeights != .all {
             md += " training only the \(training.trainedWeights.rawValue) weights (the other task's outputs unchanged)"
         }
@@ -198,10 +200,10 @@ public struct ModelCard {
         if adds(k, \.mmuFaceToken) { md += ", adding the direct face token (`mmu_face_token`, starting at zero)" }
         if adds(k, \.mmuFaceContext) { md += ", adding the face context on every text row (`mmu_face_context`, starting at zero)" }
         if adds(k, \.mmuFaceReadout) { md += ", adding the face encoder's readout on every text row (`mmu_face_readout`, starting at zero)" }
-        md += "; last logged loss \(fmt(m["loss"])) (\(lossName))"
+        md += "; last logged loss \(fmt(m.loss)) (\(lossName))"
         if let h = heldOut {
-            let losses = [("masked-token loss", "held_out_t2i_mask"), ("next-token loss", "held_out_ntp")]
-                .filter { h[$0.1] != nil }.map { "\($0.0) \(fmt(h[$0.1]))" }
+            let losses = [("masked-token loss", h.heldOutT2IMask), ("next-token loss", h.heldOutNTP)]
+                .compactMap { name, value in value.map { "\(name) \(fmt($0))" } }
             if !losses.isEmpty { md += "; held-out " + losses.joined(separator: ", ") }
         }
         md += ".\n"
@@ -211,18 +213,18 @@ public struct ModelCard {
     /// The image tokenizer's and encoders' runs and the wall times.
     func otherRuns() -> String {
         var md = ""
-        if let t = json(runs + "/tokenizer.json") { md += "- Image tokenizer: \(t["steps"] ?? "?") steps.\n" }
+        if let t = json(runs + "/tokenizer.json") { md += "- Image tokenizer: \(t.steps?.description ?? "?") steps.\n" }
         if let t = json(runs + "/tokenizer-decoder.json") {
-            md += "- Image tokenizer decoder: retrained alone for \(t["steps"] ?? "?") steps on the frozen encoder (codes unchanged), wider and without GroupNorm (`configs/image_tokenizer_decoder.json`).\n"
+            md += "- Image tokenizer decoder: retrained alone for \(t.steps?.description ?? "?") steps on the frozen encoder (codes unchanged), wider and without GroupNorm (`configs/image_tokenizer_decoder.json`).\n"
         }
-        if let face = json(runs + "/encoders-ft.json")?["face"] as? [String: Any] {
-            md += "- Face-attribute encoder: fine-tuned from the first one with each attribute's positive term weighted by its rarity (`encoders train --positive-weight-power`, the power in `scripts/make-model.sh`); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)).\n"
+        if let face = json(runs + "/encoders-ft.json")?.face {
+            md += "- Face-attribute encoder: fine-tuned from the first one with each attribute's positive term weighted by its rarity (`encoders train --positive-weight-power`, the power in `scripts/make-model.sh`); test mean balanced accuracy \(fmt(face.meanAttributeBalancedAccuracy, digits: 3)), plain accuracy \(fmt(face.meanAttributeAccuracy, digits: 3)).\n"
         }
         // The later fine-tunes (FACE_LATER_FTS), each from the one before; the last is in Models/.
-        var later: [(Int, [String: Any])] = []
-        while let face = json(runs + "/encoders-ft\(later.count + 2).json")?["face"] as? [String: Any] { later.append((later.count + 2, face)) }
+        var later: [(Int, RunRecord.FaceFigures)] = []
+        while let face = json(runs + "/encoders-ft\(later.count + 2).json")?.face { later.append((later.count + 2, face)) }
         for (k, face) in later {
-            md += "- Face-attribute encoder, fine-tune \(k): a longer run from the one before, which still underfitted (its balanced accuracy on the train split equalled the test one); test mean balanced accuracy \(fmt(face["mean_attribute_balanced_accuracy"], digits: 3)), plain accuracy \(fmt(face["mean_attribute_accuracy"], digits: 3)). The unified model reads it from the stage `FACE_LATER_FTS` of `scripts/make-model.sh` names on"
+            md += "- Face-attribute encoder, fine-tune \(k): a longer run from the one before, which still underfitted (its balanced accuracy on the train split equalled the test one); test mean balanced accuracy \(fmt(face.meanAttributeBalancedAccuracy, digits: 3)), plain accuracy \(fmt(face.meanAttributeAccuracy, digits: 3)). The unified model reads it from the stage `FACE_LATER_FTS` of `scripts/make-model.sh` names on"
             md += k == later.last?.0 ? "; it is the one in `Models/`.\n" : ".\n"
         }
         if later.isEmpty && json(runs + "/encoders-ft.json") != nil {
@@ -246,9 +248,65 @@ public struct ModelCard {
         return md
     }
 
-    func fmt(_ v: Any?, digits: Int = 2) -> String {
-        if let d = v as? Double { return String(format: "%.\(digits)f", d) }
-        if let i = v as? Int { return "\(i)" }
-        return "?"
+    /// A logged number: integers as they are, fractions to `digits` places, "?" when absent.
+    func fmt(_ v: LoggedNumber?, digits: Int = 2) -> String {
+        guard let v else { return "?" }
+        return v.integer.map { "\($0)" } ?? String(format: "%.\(digits)f", v.value)
     }
+}
+
+/// The fields of the runs' JSON reports and logs that the card quotes (`dataset make --json`,
+/// `tokenizer train --json`, `encoders train --json`, metrics and held-out lines). A field that
+/// is absent or not a number reads as nil.
+struct RunRecord: Decodable {
+    var count, train, test, seed, size, steps, step: LoggedNumber?
+    var meanCaptionWords, meanCaptionMentions, meanQAPairs: LoggedNumber?
+    var loss, heldOutT2IMask, heldOutNTP: LoggedNumber?
+    var face: FaceFigures?
+
+    struct FaceFigures: Decodable {
+        var meanAttributeBalancedAccuracy, meanAttributeAccuracy: LoggedNumber?
+        enum CodingKeys: String, CodingKey {
+            case meanAttributeBalancedAccuracy = "mean_attribute_balanced_accuracy", meanAttributeAccuracy = "mean_attribute_accuracy"
+        }
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            meanAttributeBalancedAccuracy = c.number(.meanAttributeBalancedAccuracy)
+            meanAttributeAccuracy = c.number(.meanAttributeAccuracy)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case count, train, test, seed, size, steps, step, loss, face
+        case meanCaptionWords = "mean_caption_words", meanCaptionMentions = "mean_caption_mentions", meanQAPairs = "mean_qa_pairs"
+        case heldOutT2IMask = "held_out_t2i_mask", heldOutNTP = "held_out_ntp"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        count = c.number(.count); train = c.number(.train); test = c.number(.test); seed = c.number(.seed)
+        size = c.number(.size); steps = c.number(.steps); step = c.number(.step)
+        meanCaptionWords = c.number(.meanCaptionWords); meanCaptionMentions = c.number(.meanCaptionMentions); meanQAPairs = c.number(.meanQAPairs)
+        loss = c.number(.loss); heldOutT2IMask = c.number(.heldOutT2IMask); heldOutNTP = c.number(.heldOutNTP)
+        face = try? c.decodeIfPresent(FaceFigures.self, forKey: .face)
+    }
+}
+
+/// A number as a log wrote it, printed as an integer when it was written as one.
+struct LoggedNumber: Decodable, CustomStringConvertible {
+    let value: Double
+    /// The value when the log wrote an integer.
+    let integer: Int?
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let i = try? c.decode(Int.self) { value = Double(i); integer = i } else { value = try c.decode(Double.self); integer = nil }
+    }
+
+    var description: String { integer.map { "\($0)" } ?? "\(value)" }
+}
+
+private extension KeyedDecodingContainer {
+    /// The number at `key`; nil when absent or of another type.
+    func number(_ key: Key) -> LoggedNumber? { (try? decodeIfPresent(LoggedNumber.self, forKey: key)) ?? nil }
 }

@@ -14,11 +14,7 @@ struct ModelCommand: ParsableCommand {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a model directory's configuration and size.")
 
-        @Option(help: modelHelp)
-        var model: String?
-
-        @Flag(help: "Print JSON.")
-        var json = false
+        @OptionGroup var common: ModelOptions
 
         struct Report: Encodable {
             var directory: String
@@ -31,7 +27,7 @@ struct ModelCommand: ParsableCommand {
         }
 
         func run() throws {
-            let model = try ModelDirectory.locate(explicit: self.model)
+            let model = try ModelDirectory.locate(explicit: common.model)
             let dir = try ModelDirectory(path: model)
             let c = dir.config
             let total = dir.model.parameterCount
@@ -41,7 +37,7 @@ struct ModelCommand: ParsableCommand {
             let report = Report(directory: model, parameters: total, active_parameters_per_token: active,
                                 text_vocab_size: c.textVocabSize, image_tokens: c.imageTokens,
                                 image_codebook_size: c.imageCodebookSize, config: c)
-            if json { try printJSON(report); return }
+            if common.json { try printJSON(report); return }
             let facePaths = [(c.mmuFaceToken, "token on <|eoi|>"), (c.mmuFaceContext, "context on every text row"),
                              (c.mmuFaceReadout, "readout (\(c.faceReadoutDim) probabilities) on every text row")].filter(\.0).map(\.1)
             print("""
