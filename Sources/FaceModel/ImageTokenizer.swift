@@ -2,7 +2,7 @@ import Foundation
 import Imaging
 import Tensor
 
-// The LFQ image tokenizer (MAGVIT-v2 style, DESIGN.md "Image tokenizer"), top to bottom:
+// The LFQ image tokenizer (MAGVIT-v2 style, docs/DESIGN.md "Image tokenizer"), top to bottom:
 //
 //   image [B, 3, 64, 64] in [-1, 1]
 //     → encoder: conv_in, per level residual blocks then a stride-2 conv (64 → 32 → 16)
@@ -209,7 +209,7 @@ public enum LFQ {
     }
 
     /// Commitment and entropy terms for latents `z` [B, bits, h, w] and their straight-through
-    /// quantisation `q` (DESIGN.md "Image tokenizer"). Entropies in nats, averaged per bit.
+    /// quantisation `q` (docs/DESIGN.md "Image tokenizer"). Entropies in nats, averaged per bit.
     ///
     /// `.perBit` scores the codebook by each bit's batch-mean probability (bits may stay
     /// correlated); `.joint` by the batch-mean distribution over all 2^bits codes, whose

@@ -2,7 +2,7 @@ import Foundation
 import Tensor
 
 /// The LFQ image tokenizer's configuration (`image_tokenizer_config.json`, snake_case keys,
-/// every field defaulted). See DESIGN.md "Image tokenizer".
+/// every field defaulted). See docs/DESIGN.md "Image tokenizer".
 public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
     /// Side of the square RGB input in pixels.
     public var imageSize: Int = 64
@@ -44,7 +44,7 @@ public struct ImageTokenizerConfig: Codable, Equatable, Sendable {
     }
 
     public enum CodebookEntropy: String, Codable, Sendable {
-        /// Mean over bits of the entropy of each bit's batch-mean probability (DESIGN.md).
+        /// Mean over bits of the entropy of each bit's batch-mean probability (docs/DESIGN.md).
         case perBit = "per_bit"
         /// Entropy of the batch-mean distribution over all 2^bits codes, per bit.
         case joint

@@ -261,7 +261,7 @@ public struct TokenizerStepMetrics: Codable, Sendable {
     }
 }
 
-/// The tokenizer's training loss (DESIGN.md "Image tokenizer"):
+/// The tokenizer's training loss (docs/DESIGN.md "Image tokenizer"):
 /// reconstruction (L2 or L1, plus an optional image-gradient L1 term)
 /// + `w_c·(‖sg(q)−z‖² + β‖q−sg(z)‖²)` + `w_e·(mean H(σ(T·z)) − mean_c H(mean_batch σ(T·z_c)))`.
 public enum TokenizerLoss {
