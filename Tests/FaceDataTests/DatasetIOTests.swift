@@ -19,14 +19,21 @@ import Testing
     @Test func writerAndLoadersRoundTrip() throws {
         try withTempDir { dir in
             let summary = try make(dir)
-            #expect(summary.count == 12 && summary.train + summary.test == 12)
+            #expect(summary.count == 12 && summary.train + summary.test + (summary.validation ?? -1) == 12)
             let captions = try FaceDataset.loadCaptions(directory: dir)
             let attributes = try FaceDataset.loadAttributes(directory: dir)
             let train = try FaceDataset.loadLLaVA(path: dir + "/llava_train.json")
             let test = try FaceDataset.loadLLaVA(path: dir + "/llava_test.json")
+            let validation = try FaceDataset.loadLLaVA(path: dir + "/llava_val.json")
+            let prompts = try FaceDataset.loadPrompts(directory: dir)
             let schema = try FaceDataset.loadSchema(directory: dir)
-            #expect(schema == DatasetSchema.current)
-            #expect(captions.count == 12 && attributes.count == 12 && train.count + test.count == 12)
+            #expect(schema == DatasetSchema.current && schema.version == 5)
+            #expect(captions.count == 12 && attributes.count == 12 && train.count + validation.count + test.count == 12)
+            for (index, record) in prompts.enumerated() {
+                let item = DatasetItem(seed: 9, index: index, testFraction: 0.25)
+                #expect(record.prompt == item.prompt.text && record.facts == item.prompt.facts && record.items == item.prompt.items)
+                #expect(record.split == item.split && record.heldOut == item.prompt.heldOut && record.frame == item.prompt.frame)
+            }
             #expect(train.count == summary.train && test.count == summary.test)
             for (index, record) in captions.enumerated() {
                 let item = DatasetItem(seed: 9, index: index, testFraction: 0.25)
@@ -40,9 +47,10 @@ import Testing
                 let image = try PNGCodec.read(path: dir + "/" + record.image)
                 #expect(image == item.render(size: 32))
             }
-            for record in train + test {
+            for record in train + validation + test {
                 let item = DatasetItem(seed: 9, index: Int(record.id.dropFirst(5)) ?? -1, testFraction: 0.25)
                 #expect(record.pairs == item.qa)
+                #expect(record.truth == item.truthPairs.map(\.truth))
                 #expect((item.split == "test") == test.contains(record))
             }
             #expect(DatasetChecker.check(path: dir).ok)
@@ -54,7 +62,7 @@ import Testing
             try withTempDir { b in
                 _ = try make(a, count: 6)
                 _ = try make(b, count: 6)
-                let names = ["captions.jsonl", "attributes.jsonl", "llava_train.json", "llava_test.json", "schema.json",
+                let names = ["captions.jsonl", "attributes.jsonl", "prompts.jsonl", "llava_train.json", "llava_val.json", "llava_test.json", "schema.json",
                              "images/face_000000.png", "images/face_000005.png"]
                 for name in names {
                     #expect(try AtomicFile.read(path: a + "/" + name) == AtomicFile.read(path: b + "/" + name), "\(name)")
