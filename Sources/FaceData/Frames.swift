@@ -55,7 +55,7 @@ public enum Frames {
     public static let yesNoState = list("yn-state", [
         "{be} {s} {x}?", "Would you say {s} {be} {x}?", "Can you tell if {s} {be} {x}?", "Do you think {s} {be} {x}?",
         "{s} {be} {x}, right?", "Is it true that {s} {be} {x}?", "~{be} {s} {x} or not", "Tell me whether {s} {be} {x}.",
-        "Yes or no: {be} {s} {x}?", "Quick question: {be} {s} {x}?", "Does {s} seem to be {x}?", "Would you describe {obj} as {x}?",
+        "Yes or no: {be} {s} {x}?", "Quick question: {be} {s} {x}?", "{do} {s} seem to be {x}?", "Would you describe {obj} as {x}?",
         "Am I right that {s} {be} {x}?", "I think {s} {be} {x}. Correct?", "Is the person in this picture {x}?", "In this photo, {be} {s} {x}?",
         "Could you check if {s} {be} {x}?", "Would it be fair to say {s} {be} {x}?", "{x}?", "~{be} {s} {x}", "Can you see whether {s} {be} {x}?",
         "Looking at {obj}, {be} {s} {x}?", "Hey, {be} {s} {x}?", "Be honest: {be} {s} {x}?", "Is this person {x}?", "So {be} {s} {x}?",
@@ -66,7 +66,7 @@ public enum Frames {
         "{do} {s} have {x}?", "{have} {s} got {x}?", "Any {x}?", "Can you see {x}?", "Do you see {x} on {obj}?",
         "{do} {s} happen to have {x}?", "Would you say {s} {have} {x}?", "Can you tell if {s} {have} {x}?", "{s} {have} {x}, right?",
         "Is it true that {s} {have} {x}?", "Any sign of {x}?", "{x}?", "Got {x}?", "Does the person in this picture have {x}?",
-        "Yes or no: {do} {s} have {x}?", "~does {s} have {x}", "Could you check whether {s} {have} {x}?", "Has this person got {x}?",
+        "Yes or no: {do} {s} have {x}?", "~{do} {s} have {x}", "Could you check whether {s} {have} {x}?", "Has this person got {x}?",
         "Spot any {x}?", "I'm wondering if {s} {have} {x}. {do} {s}?", "Is there {x} to be seen?", "Do I see {x} there?",
     ])
 
@@ -81,15 +81,15 @@ public enum Frames {
 
     /// Frames per field and for emotion and action (the colour fields also use `whColour`).
     public static let whField: [String: [Frame]] = [
-        "hat_kind": list("wh-hat", ["What is on {poss} head?", "What kind of hat {be} {s} wearing?", "What's {s} got on {poss} head?",
+        "hat_kind": list("wh-hat", ["What is on {poss} head?", "What kind of hat {be} {s} wearing?", "What {have} {s} got on {poss} head?",
                                      "What type of hat is it?", "Which hat {be} {s} wearing?", "~what is on top of {poss} head"]),
         "necklace_kind": list("wh-necklace", ["What's around {poss} neck?", "What kind of necklace {be} {s} wearing?",
-                                              "What is {s} wearing around {poss} neck?", "Describe the necklace.", "What type of necklace is it?"]),
+                                              "What {be} {s} wearing around {poss} neck?", "Describe the necklace.", "What type of necklace is it?"]),
         "necklace_material": list("wh-necklace-material", ["What is {poss} necklace made of?", "Is the necklace gold, silver or pearl?",
                                                            "What material is {poss} necklace?", "What metal is the necklace?",
                                                            "Which material is {poss} necklace made from?"]),
         "earring_kind": list("wh-earrings", ["What kind of earrings {be} {s} wearing?", "What's in {poss} ears?", "What type of earrings are they?",
-                                             "Describe {poss} earrings.", "What does {s} have in {poss} ears?"]),
+                                             "Describe {poss} earrings.", "What {do} {s} have in {poss} ears?"]),
         "earring_material": list("wh-earring-material", ["What are {poss} earrings made of?", "What material are the earrings?",
                                                          "Are the earrings gold, silver or pearl?", "What metal are {poss} earrings?",
                                                          "Which material are {poss} earrings made from?"]),
@@ -97,7 +97,7 @@ public enum Frames {
                                              "What kind of frames {do} {s} have?", "Describe the glasses.", "What type of eyewear is that?",
                                              "What shape are the lenses?"]),
         "hair_length": list("wh-hair-length", ["How long is {poss} hair?", "Is {poss} hair short, medium or long?", "What length is {poss} hair?",
-                                               "How long does {s} wear {poss} hair?", "Hair length?", "~how long is the hair"]),
+                                               "How long {do} {s} wear {poss} hair?", "Hair length?", "~how long is the hair"]),
         "hair_texture": list("wh-hair-texture", ["Is {poss} hair straight, wavy or curly?", "What texture is {poss} hair?",
                                                  "What's {poss} hair like, straight or curly?", "How would you describe the texture of {poss} hair?",
                                                  "Straight, wavy or curly hair?"]),
@@ -105,13 +105,13 @@ public enum Frames {
                                              "Face shape?", "Is {poss} face round, oval, square or heart-shaped?"]),
         "skin_tone": list("wh-skin", ["What is {poss} skin tone?", "How would you describe {poss} complexion?", "What colour is {poss} skin?",
                                       "How light or dark is {poss} skin?", "What's {poss} complexion like?", "Skin tone?"]),
-        "emotion": list("wh-emotion", ["How does {s} feel?", "How {be} {s} feeling?", "What mood {be} {s} in?", "What emotion does {poss} face show?",
-                                       "What is {poss} expression?", "What's {poss} mood?", "How does {s} look, emotionally?", "Mood?",
-                                       "What is {s} feeling right now?", "How would you read {poss} expression?", "~how does {s} feel",
-                                       "What kind of mood does {s} seem to be in?"]),
-        "action": list("wh-action", ["What is {s} doing?", "What {be} {s} up to?", "What's going on with {obj}?", "What is {s} doing right now?",
-                                     "Describe what {s} {be} doing.", "What's {s} doing with {poss} face?", "~what is {s} doing",
-                                     "Is {s} doing anything in particular?"]),
+        "emotion": list("wh-emotion", ["How {do} {s} feel?", "How {be} {s} feeling?", "What mood {be} {s} in?", "What emotion does {poss} face show?",
+                                       "What is {poss} expression?", "What's {poss} mood?", "How {do} {s} look, emotionally?", "Mood?",
+                                       "What {be} {s} feeling right now?", "How would you read {poss} expression?", "~how {do} {s} feel",
+                                       "What kind of mood {do} {s} seem to be in?"]),
+        "action": list("wh-action", ["What {be} {s} doing?", "What {be} {s} up to?", "What's going on with {obj}?", "What {be} {s} doing right now?",
+                                     "Describe what {s} {be} doing.", "What {be} {s} doing with {poss} face?", "~what {be} {s} doing",
+                                     "{be} {s} doing anything in particular?"]),
     ]
 
     /// The thing each colour field describes, and whether it is plural.
@@ -137,36 +137,36 @@ public enum Frames {
     /// Generic group frames: {g} a group noun ("facial hair", "jewellery").
     public static let groupGeneric = list("group", [
         "Any {g}?", "{do} {s} have any {g}?", "Is there any {g}?", "Can you see any {g}?", "Do you see any {g} on {obj}?",
-        "Is {s} sporting any {g}?", "{do} {s} have {g} of any kind?", "~any {g}", "Tell me if {s} {have} any {g}.", "Got any {g}?",
+        "{be} {s} sporting any {g}?", "{do} {s} have {g} of any kind?", "~any {g}", "Tell me if {s} {have} any {g}.", "Got any {g}?",
         "{g}: yes or no?", "Would you say {s} {have} any {g}?", "Can you spot {g} anywhere?", "Is any {g} visible?", "Do I see {g}?",
         "Any sign of {g}?", "Hmm, any {g}?", "Is there {g} on {obj}?", "Does this person have any {g}?", "Quick check: any {g}?",
     ])
 
     public static let groups: [Group] = [
         Group(name: "facial_hair", members: Appearance.facialHair, nouns: ["facial hair", "beard", "whiskers"],
-              frames: list("group-facial-hair", ["Anything growing on {poss} chin or upper lip?", "Has {s} got a beard of any sort?",
+              frames: list("group-facial-hair", ["Anything growing on {poss} chin or upper lip?", "{have} {s} got a beard of any sort?",
                                                  "Is {poss} face hairy?"])),
         Group(name: "jewellery", members: [.earrings, .necklace], nouns: ["jewellery", "jewelry", "bling"],
-              frames: list("group-jewellery", ["Anything around {poss} neck or in {poss} ears?", "Is {s} wearing anything shiny?",
-                                               "Is {s} wearing any jewellery?", "Any jewelry on {obj}?"])),
+              frames: list("group-jewellery", ["Anything around {poss} neck or in {poss} ears?", "{be} {s} wearing anything shiny?",
+                                               "{be} {s} wearing any jewellery?", "Any jewelry on {obj}?"])),
         Group(name: "eyewear", members: [.eyeglasses, .sunglasses], nouns: ["eyewear", "glasses of any kind"],
               frames: list("group-eyewear", ["Anything covering {poss} eyes?", "Is anything over {poss} eyes?",
-                                             "Is {s} wearing anything on {poss} eyes?", "~anything covering the eyes"])),
+                                             "{be} {s} wearing anything on {poss} eyes?", "~anything covering the eyes"])),
         Group(name: "headwear", members: [.hat], nouns: ["headwear", "headgear"],
               frames: list("group-headwear", ["Anything on {poss} head?", "Is there anything on top of {poss} head?",
-                                              "Is {s} wearing anything on {poss} head?"])),
+                                              "{be} {s} wearing anything on {poss} head?"])),
         Group(name: "makeup", members: [.lipstick, .heavyMakeup], nouns: ["makeup", "make-up", "cosmetics"],
-              frames: list("group-makeup", ["Is {s} wearing anything on {poss} lips or eyelids?", "Is {poss} face made up?",
-                                            "Is {s} wearing any makeup?"])),
+              frames: list("group-makeup", ["{be} {s} wearing anything on {poss} lips or eyelids?", "Is {poss} face made up?",
+                                            "{be} {s} wearing any makeup?"])),
     ]
 
     // MARK: Describe requests and prompts
 
     /// Requests for a caption. The first is the one the shipped model was trained on, never held out.
     public static let describe = list("describe", [
-        "Describe this face in detail.", "Describe this face.", "What does {s} look like?", "Tell me about this person.",
+        "Describe this face in detail.", "Describe this face.", "What {do} {s} look like?", "Tell me about this person.",
         "Who is in this picture?", "Describe the person in the photo.", "Can you describe {obj}?", "Give me a description of this face.",
-        "What do you see?", "Caption this image.", "Write a caption for this photo.", "~describe", "Tell me what {s} looks like.",
+        "What do you see?", "Caption this image.", "Write a caption for this photo.", "~describe", "Tell me what this person looks like.",
         "What can you tell me about {poss} appearance?", "Describe {poss} looks.", "How would you describe this person?",
         "Put this face into words.", "Describe everything you notice about {obj}.", "What's this person like?", "Talk me through {poss} features.",
         "~describe this face", "Give me a caption.",

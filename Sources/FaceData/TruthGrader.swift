@@ -13,13 +13,16 @@ public enum TruthGrader {
             if let verdict = verdict(words) { return verdict == (expect == "yes") }
             // No yes/no word: the answer must state the fact itself, or its absence.
             guard let attribute = FaceAttribute(name: truth.key) else { return false }
-            let said = mentions(attribute, in: words)
+            let said = mentions(attribute, in: words) ?? mentionsByDetail(attribute, in: words)
             return said.map { $0 == (expect == "yes") } ?? false
         case "group":
-            guard let expect = truth.expect else { return false }
+            guard let expect = truth.expect, let group = Frames.groups.first(where: { $0.name == truth.key }) else { return false }
             if let verdict = verdict(words) { return verdict == (expect == "yes") }
-            let members = truth.value == "none" ? [] : truth.value.split(separator: "+").compactMap { Appearance(rawValue: String($0)) }
-            return expect == "yes" ? members.contains { mentions(.appearance($0), in: words) == true } : false
+            // No yes/no word: naming any member says yes ("She wears red lipstick."), denying
+            // every member it names says no.
+            let said = group.members.compactMap { mentions(.appearance($0), in: words) }
+            if said.isEmpty { return false }
+            return said.contains(true) == (expect == "yes")
         case "wh", "reasoning":
             return whCorrect(words, key: truth.key, value: truth.value)
         default:
@@ -69,6 +72,28 @@ public enum TruthGrader {
                 return negated ? !yes : yes
             }
             i += 1
+        }
+        return nil
+    }
+
+    /// For an attribute that is a view of a detail (hair colour flags, long and wavy hair, pale
+    /// skin): whether the detail value `words` name for it ("long straight red hair" names a
+    /// long length) has the attribute; nil when they name none.
+    static func mentionsByDetail(_ attribute: FaceAttribute, in words: [String]) -> Bool? {
+        guard case .appearance(let a) = attribute else { return nil }
+        let field: DetailField, noun: String, has: (String) -> Bool
+        switch a {
+        case .blackHair, .blondHair, .brownHair, .grayHair:
+            (field, noun) = (.hairColor, "hair"); has = { HairColor(rawValue: $0)?.flag == a }
+        case .longHair: (field, noun) = (.hairLength, "hair"); has = { $0 == HairLength.long.rawValue }
+        case .wavyHair: (field, noun) = (.hairTexture, "hair"); has = { $0 != HairTexture.straight.rawValue }
+        case .paleSkin: (field, noun) = (.skinTone, "skin"); has = { $0 == SkinTone.pale.rawValue }
+        default: return nil
+        }
+        // The value word must describe the noun: within the three words before it.
+        for (i, word) in words.enumerated() where word.hasPrefix(noun) {
+            let before = Array(words[max(0, i - 3)..<i])
+            if let value = values(field.rawValue, in: before).last { return has(value) }
         }
         return nil
     }

@@ -165,6 +165,10 @@ import Testing
         #expect(TruthGrader.isCorrect("Yes, a goatee and stubble.", truth("group", "facial_hair", "goatee+stubble", "yes")))
         #expect(TruthGrader.isCorrect("He has a moustache.", truth("group", "facial_hair", "mustache", "yes")))
         #expect(TruthGrader.isCorrect("None at all.", truth("group", "jewellery", "none", "no")))
+        #expect(TruthGrader.isCorrect("She is wearing heavy makeup with pink eyeshadow.", truth("group", "makeup", "lipstick", "yes")))
+        #expect(TruthGrader.isCorrect("She has long straight red hair.", truth("yesno", "long_hair", "present", "yes")))
+        #expect(TruthGrader.isCorrect("He has short wavy auburn hair.", truth("yesno", "long_hair", "absent", "no")))
+        #expect(TruthGrader.isCorrect("Her hair is platinum blonde.", truth("yesno", "blond_hair", "present", "yes")))
     }
 
     @Test func variedWrongAnswersScoreWrong() {
@@ -179,6 +183,9 @@ import Testing
         #expect(!TruthGrader.isCorrect("She is yawning.", truth("wh", "action", "none")))
         #expect(!TruthGrader.isCorrect("He is yawning and talking.", truth("wh", "action", "yawn")))
         #expect(!TruthGrader.isCorrect("Yes, earrings.", truth("group", "jewellery", "none", "no")))
+        #expect(!TruthGrader.isCorrect("She has a red beanie on.", truth("group", "headwear", "none", "no")))
+        #expect(!TruthGrader.isCorrect("She has short red hair and brown eyes.", truth("yesno", "brown_hair", "present", "yes")))
+        #expect(!TruthGrader.isCorrect("He has long sideburns and short hair.", truth("yesno", "long_hair", "present", "yes")))
     }
 
     @Test func theMatcherReadsEverydayWordsAndNegations() {
