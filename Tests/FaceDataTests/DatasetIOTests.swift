@@ -80,6 +80,28 @@ import Testing
         #expect((0..<100).allSatisfy { DatasetItem.isTest(seed: 1, index: $0, fraction: 1) })
     }
 
+    @Test func truthThatDoesNotMatchTheConversationIsAnErrorNamingTheRecord() throws {
+        try withTempDir { dir in
+            _ = try make(dir, count: 4, fraction: 0)
+            let path = dir + "/llava_train.json"
+            let records = try FaceDataset.loadLLaVA(path: path)
+            let text = "[" + records.enumerated().map { i, r in
+                let truth = (r.truth ?? []).dropLast(i == 1 ? 1 : 0).map { t in
+                    "{\"kind\":\(JSONWriter.quoted(t.kind)),\"key\":\(JSONWriter.quoted(i == 2 && t.kind == "yesno" ? "antlers" : t.key)),\"value\":\(JSONWriter.quoted(t.value)),\"frame\":\(JSONWriter.quoted(t.frame)),\"heldout\":\(t.heldOut)}"
+                }
+                return "{\"id\":\(JSONWriter.quoted(r.id)),\"image\":\(JSONWriter.quoted(r.image)),\"conversations\":[" +
+                    r.conversations.map { "{\"from\":\(JSONWriter.quoted($0.from)),\"value\":\(JSONWriter.quoted($0.value))}" }.joined(separator: ",") +
+                    "],\"truth\":[" + truth.joined(separator: ",") + "]}"
+            }.joined(separator: ",\n") + "]"
+            try AtomicFile.write(text: text, to: path)
+            let report = DatasetChecker.check(path: dir, checkImages: false)
+            #expect(report.errors.contains { $0.contains("llava_train.json: record 1") && $0.contains("\"truth\" has") }, "\(report.errors)")
+            #expect(report.errors.contains { $0.contains("llava_train.json: record 2") && $0.contains("\"antlers\" is no attribute") }, "\(report.errors)")
+            #expect(!report.errors.contains { $0.contains("record 0") || $0.contains("record 3") })
+            #expect(throws: DatasetError.self) { try FaceDataset.loadLLaVA(path: path) }
+        }
+    }
+
     @Test func checkerFindsInjectedErrorsWithFileAndIndex() throws {
         try withTempDir { dir in
             _ = try make(dir, count: 8, fraction: 0)
