@@ -25,6 +25,9 @@ public struct EvalOptions: Sendable {
     public var sheetFaces = 16
     /// Skip parts (quick checks, ablations).
     public var generation = true
+    /// Generation from the test captions (the long prompts the model was trained on); prompts
+    /// in people's words (prompts.jsonl) are generated whenever the data set has them.
+    public var captionGeneration = true
     public var understanding = true
     public var components = true
 
@@ -128,16 +131,56 @@ public struct EvalReport: Codable, Sendable {
         public var share: [[Double]]
     }
 
+    /// Understanding and generation on the questions and prompts of one kind of phrasing: seen
+    /// in training (`seen_phrasings`) or held out (`heldout_phrasings`), graded from the
+    /// structured truth beside the text (data sets of schema 5 and later).
+    public struct Phrasings: Codable, Sendable, Equatable {
+        public var vqaQuestions = 0
+        public var vqaAccuracy = 0.0
+        /// VQA accuracy per question kind ("yesno", "wh", "group", "reasoning").
+        public var vqaByKind: [String: TopicAccuracy] = [:]
+        public var captions = 0
+        public var captionRecall = 0.0
+        public var prompts = 0
+        public var generationClaims = 0
+        public var generationAttributeAccuracy = 0.0
+        enum CodingKeys: String, CodingKey {
+            case vqaQuestions = "vqa_questions", vqaAccuracy = "vqa_accuracy", vqaByKind = "vqa_by_kind", captions
+            case captionRecall = "caption_recall", prompts, generationClaims = "generation_claims"
+            case generationAttributeAccuracy = "generation_attribute_accuracy"
+        }
+        public init() {}
+    }
+
+    /// Generation from prompts of at most `maxItems` stated items, seen and held-out together.
+    public struct ShortPrompts: Codable, Sendable, Equatable {
+        public var maxItems: Int
+        public var prompts: Int
+        public var claimsChecked: Int
+        public var attributeAccuracy: Double
+        enum CodingKeys: String, CodingKey {
+            case maxItems = "max_items", prompts, claimsChecked = "claims_checked", attributeAccuracy = "attribute_accuracy"
+        }
+    }
+
     public var generation: Generation?
     public var understanding: Understanding?
     public var tokenizer: TokenizerFigures?
     public var encoders: EncoderFigures?
+    public var seenPhrasings: Phrasings?
+    public var heldoutPhrasings: Phrasings?
+    public var shortPrompts: ShortPrompts?
+    /// Prompts (captions and prompts in people's words) longer than the model reads, which it
+    /// sees cut: reported, never silent.
+    public var promptsTruncated: Int?
     public var activation: [Activation]
     public var expertPlot: String?
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
         case generation, understanding, tokenizer, encoders, activation, expertPlot = "expert_plot", seconds
+        case seenPhrasings = "seen_phrasings", heldoutPhrasings = "heldout_phrasings", shortPrompts = "short_prompts"
+        case promptsTruncated = "prompts_truncated"
     }
 }
 
@@ -178,8 +221,24 @@ public final class Evaluator {
             report.tokenizer = try tokenizerFigures(progress: progress)
             report.encoders = try encoderFigures(progress: progress)
         }
-        if options.generation { report.generation = try generation(chosen, allTest: test, options: options, progress: progress) }
-        if options.understanding { report.understanding = try understanding(chosen, options: options, progress: progress) }
+        var phrasings = PhrasingTally()
+        if options.generation && options.captionGeneration {
+            report.generation = try generation(chosen, allTest: test, options: options, progress: progress)
+            report.promptsTruncated = chosen.filter { engine.promptTokenCount($0.caption) > engine.promptCapacity }.count
+        }
+        if options.generation, FileManager.default.fileExists(atPath: dataDirectory + "/" + FaceDataset.promptsFile) {
+            let ids = Set(chosen.map(\.id))
+            let prompts = try FaceDataset.loadPrompts(directory: dataDirectory).filter { $0.split == "test" && ids.contains($0.id) }
+            try promptGeneration(prompts, options: options, tally: &phrasings, progress: progress)
+            report.promptsTruncated = (report.promptsTruncated ?? 0)
+                + prompts.filter { engine.promptTokenCount($0.prompt) > engine.promptCapacity }.count
+        }
+        if options.understanding { report.understanding = try understanding(chosen, options: options, tally: &phrasings, progress: progress) }
+        if phrasings.any {
+            report.seenPhrasings = phrasings.seen.figures
+            report.heldoutPhrasings = phrasings.heldOut.figures
+            report.shortPrompts = phrasings.shortFigures
+        }
         report.activation = activation.summaries(model: engine.directory.model)
         if let path = options.plotPath, !report.activation.isEmpty {
             try AtomicFile.write(try PNGCodec.encode(ExpertPlot.draw(report.activation)), to: path)
@@ -266,6 +325,31 @@ public final class Evaluator {
                      secondsPerImage: seconds / Double(max(generated.count, 1)), byClaim: byClaim)
     }
 
+    /// Faces generated from the test prompts in people's words, judged against the facts beside
+    /// each prompt (present, absent, detail values), per phrasing and for short prompts.
+    func promptGeneration(_ prompts: [FaceDataset.PromptRecord], options: EvalOptions, tally: inout PhrasingTally,
+                          progress: EvalProgress) throws {
+        var images: [RGBImage] = []
+        for (i, p) in prompts.enumerated() {
+            var o = options.generate
+            o.seed = options.generate.seed &+ 7_919 &+ UInt64(i)
+            let result = try engine.generate(prompt: p.prompt, options: o)
+            images.append(result.image)
+            for trace in result.routing { activation.add(trace) }
+            progress("prompts", i + 1, prompts.count)
+        }
+        let predictions = try claimJudge.judge(images).predictions
+        for (p, prediction) in zip(prompts, predictions) {
+            var checked = 0, confirmed = 0
+            for claim in p.facts.compactMap(\.claim) {
+                guard let verdict = claimJudge.verify(claim, prediction) else { continue }
+                checked += 1
+                if verdict { confirmed += 1 }
+            }
+            tally.addPrompt(heldOut: p.heldOut, items: p.items, checked: checked, confirmed: confirmed)
+        }
+    }
+
     /// 100 × mean cosine similarity of CLIP image and caption embeddings.
     func clipScore(_ images: [RGBImage], _ captions: [String]) throws -> Double {
         let clip = encoders.clip, side = encoders.config.imageSize
@@ -292,7 +376,8 @@ public final class Evaluator {
 
     // MARK: Understanding
 
-    func understanding(_ records: [CaptionRecord], options: EvalOptions, progress: EvalProgress) throws -> EvalReport.Understanding {
+    func understanding(_ records: [CaptionRecord], options: EvalOptions, tally phrasings: inout PhrasingTally,
+                       progress: EvalProgress) throws -> EvalReport.Understanding {
         let llava = try FaceDataset.loadLLaVA(path: dataDirectory + "/llava_test.json")
         let conversations = Dictionary(llava.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var questions = 0, correct = 0
@@ -302,29 +387,47 @@ public final class Evaluator {
         let onToken: (TokenEvent) -> Void = { [self] in activation.add($0.routing) }
         for (i, record) in records.enumerated() {
             let chat = try engine.chat(image: try readImage(record.image))
-            // Captions: precision of what is said, recall of what is there.
-            let caption = try chat.ask(ChatFormat.describeQuestion, options: options.chat, onToken: onToken)
+            let conversation = conversations[record.id]
+            let pairs = conversation.map(Self.pairs) ?? []
+            let truths: [TextTruth?] = conversation?.truth.map { $0.map(Optional.some) } ?? Array(repeating: nil, count: pairs.count)
+            // Captions: precision of what is said, recall of what is there. The data set's own
+            // describe request when it has one, else the one the model was trained on.
+            let describeIndex = truths.firstIndex { $0?.kind == "describe" }
+            let describe = describeIndex.map { pairs[$0].0 } ?? ChatFormat.describeQuestion
+            let caption = try chat.ask(describe, options: options.chat, onToken: onToken)
             let truth = try FaceAttributes(names: record.attributes, details: record.details)
             let claims = Set(matcher.claims(in: caption))
             claimsMade += claims.count
             claimsTrue += claims.filter { $0.holds(for: truth) }.count
             let facts = CaptionFacts.present(in: truth, record: record)
             present += facts.count
-            stated += facts.filter { claims.contains($0) }.count
-            answers.append(.init(id: record.id, question: ChatFormat.describeQuestion, reply: caption, truth: record.caption, correct: nil))
+            let statedFacts = facts.filter { claims.contains($0) }.count
+            stated += statedFacts
+            if let d = describeIndex, let t = truths[d] { phrasings.addCaption(heldOut: t.heldOut, stated: statedFacts, facts: facts.count) }
+            let describeTruth = describeIndex.flatMap { truths[$0] }
+            answers.append(.init(id: record.id, question: describe, reply: caption, truth: record.caption, correct: nil,
+                                 kind: describeTruth?.kind, key: describeTruth?.key, frame: describeTruth?.frame, heldOut: describeTruth?.heldOut))
             // VQA: each question on its own, after the image.
-            if let conversation = conversations[record.id] {
-                for (question, answer) in Self.pairs(conversation) {
-                    chat.clear()
-                    let reply = try chat.ask(question, options: options.chat, onToken: onToken)
-                    questions += 1
-                    let right = AnswerMatcher.matches(reply: reply, truth: answer, matcher: matcher)
-                    if right { correct += 1 }
-                    let topic = AnswerMatcher.topic(of: answer, matcher: matcher)
-                    byTopic[topic, default: (0, 0)].questions += 1
-                    if right { byTopic[topic, default: (0, 0)].correct += 1 }
-                    answers.append(.init(id: record.id, question: question, reply: reply, truth: answer, correct: right))
+            for (k, (question, answer)) in pairs.enumerated() where k != describeIndex {
+                chat.clear()
+                let reply = try chat.ask(question, options: options.chat, onToken: onToken)
+                questions += 1
+                let right: Bool, topic: String
+                if let t = truths[k] {
+                    // Graded from what the question asks, so varied wording is not mis-scored.
+                    right = TruthGrader.isCorrect(reply, t)
+                    topic = t.key
+                    phrasings.addQuestion(kind: t.kind, heldOut: t.heldOut, right: right)
+                } else {
+                    right = AnswerMatcher.matches(reply: reply, truth: answer, matcher: matcher)
+                    topic = AnswerMatcher.topic(of: answer, matcher: matcher)
                 }
+                if right { correct += 1 }
+                byTopic[topic, default: (0, 0)].questions += 1
+                if right { byTopic[topic, default: (0, 0)].correct += 1 }
+                let t = truths[k]
+                answers.append(.init(id: record.id, question: question, reply: reply, truth: answer, correct: right,
+                                     kind: t?.kind, key: t?.key, frame: t?.frame, heldOut: t?.heldOut))
             }
             progress("understand", i + 1, records.count)
         }
@@ -340,6 +443,9 @@ public final class Evaluator {
         let id: String, question: String, reply: String, truth: String
         /// VQA: whether the reply says what the truth says; nil for captions (scored by claims).
         let correct: Bool?
+        /// What the question asks, from the data set's structured truth (nil without one).
+        var kind: String? = nil, key: String? = nil, frame: String? = nil, heldOut: Bool? = nil
+        enum CodingKeys: String, CodingKey { case id, question, reply, truth, correct, kind, key, frame, heldOut = "heldout" }
 
         static func write(_ answers: [UnderstandingAnswer], to path: String) throws {
             let encoder = JSONEncoder()
@@ -363,6 +469,60 @@ public final class Evaluator {
         do { return try PNGCodec.read(path: dataDirectory + "/" + relative) } catch {
             throw EvaluationError("\(dataDirectory)/\(relative): \(error)")
         }
+    }
+}
+
+/// Counts per phrasing (seen / held out) and for short prompts.
+struct PhrasingTally {
+    struct Side {
+        var questions = 0, correct = 0
+        var byKind: [String: (questions: Int, correct: Int)] = [:]
+        var captions = 0, captionFacts = 0, captionStated = 0
+        var prompts = 0, claims = 0, confirmed = 0
+
+        var figures: EvalReport.Phrasings {
+            var f = EvalReport.Phrasings()
+            f.vqaQuestions = questions
+            f.vqaAccuracy = questions == 0 ? 0 : Double(correct) / Double(questions)
+            f.vqaByKind = byKind.mapValues { .init(questions: $0.questions, accuracy: Double($0.correct) / Double(max($0.questions, 1))) }
+            f.captions = captions
+            f.captionRecall = captionFacts == 0 ? 0 : Double(captionStated) / Double(captionFacts)
+            f.prompts = prompts
+            f.generationClaims = claims
+            f.generationAttributeAccuracy = claims == 0 ? 0 : Double(confirmed) / Double(claims)
+            return f
+        }
+    }
+    static let shortItems = 6
+    var seen = Side(), heldOut = Side()
+    var short = (prompts: 0, claims: 0, confirmed: 0)
+    var any: Bool { seen.questions + heldOut.questions + seen.prompts + heldOut.prompts + seen.captions + heldOut.captions > 0 }
+
+    mutating func side(_ held: Bool, _ change: (inout Side) -> Void) { if held { change(&heldOut) } else { change(&seen) } }
+
+    mutating func addQuestion(kind: String, heldOut held: Bool, right: Bool) {
+        side(held) { s in
+            s.questions += 1
+            s.byKind[kind, default: (0, 0)].questions += 1
+            if right { s.correct += 1; s.byKind[kind, default: (0, 0)].correct += 1 }
+        }
+    }
+
+    mutating func addCaption(heldOut held: Bool, stated: Int, facts: Int) {
+        side(held) { s in s.captions += 1; s.captionStated += stated; s.captionFacts += facts }
+    }
+
+    mutating func addPrompt(heldOut held: Bool, items: Int, checked: Int, confirmed: Int) {
+        side(held) { s in s.prompts += 1; s.claims += checked; s.confirmed += confirmed }
+        if items <= PhrasingTally.shortItems {
+            short.prompts += 1; short.claims += checked; short.confirmed += confirmed
+        }
+    }
+
+    var shortFigures: EvalReport.ShortPrompts? {
+        guard seen.prompts + heldOut.prompts > 0 else { return nil }
+        return .init(maxItems: PhrasingTally.shortItems, prompts: short.prompts, claimsChecked: short.claims,
+                     attributeAccuracy: short.claims == 0 ? 0 : Double(short.confirmed) / Double(short.claims))
     }
 }
 

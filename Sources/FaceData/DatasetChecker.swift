@@ -50,6 +50,8 @@ public enum DatasetChecker {
         } else {
             candidates = [path]
         }
+        // The lexicon and the grammar's frames, slot by slot.
+        report.errors += Lexicon.problems() + Frames.problems()
         var seen: [String: String] = [:]
         var imageJobs: [(place: String, path: String)] = []
         for file in candidates {
@@ -157,6 +159,21 @@ public enum DatasetChecker {
             if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { errors.append("\(place): turn \(t): empty \"value\"") }
         }
         if !turns.isEmpty && turns.count % 2 != 0 { errors.append("\(place): conversation ends with a human turn (no answer)") }
+        switch item["truth"] {
+        case nil: break
+        case .array(let truth)?:
+            if truth.count != turns.count / 2 { errors.append("\(place): \"truth\" has \(truth.count) entries for \(turns.count / 2) question-answer pairs") }
+            for (t, entry) in truth.enumerated() {
+                guard case .string(let key)? = entry["key"], case .string? = entry["kind"], case .string? = entry["frame"] else {
+                    errors.append("\(place): truth[\(t)]: needs string \"kind\", \"key\" and \"frame\"")
+                    continue
+                }
+                if case .string(let kind)? = entry["kind"], kind == "yesno", FaceAttribute(name: key) == nil {
+                    errors.append("\(place): truth[\(t)]: \"\(key)\" is no attribute")
+                }
+            }
+        case let other?: errors.append("\(place): \"truth\" must be an array, found \(other.kindDescription)")
+        }
         if image != nil, case .object? = turns.first {
             if case .string(let first)? = turns.first?["value"], !first.contains(LLaVAFormat.imageToken) {
                 errors.append("\(place): turn 0: missing the \(LLaVAFormat.imageToken) placeholder")

@@ -18,7 +18,7 @@ public struct CaptionRecord: Codable, Hashable, Sendable {
     public var id: String
     /// Image path relative to the data-set directory ("images/<id>.png").
     public var image: String
-    /// "train" or "test".
+    /// "train", "val" or "test".
     public var split: String
     public var caption: String
     /// Names of the attributes present, in schema order.
@@ -56,8 +56,11 @@ public struct LLaVARecord: Codable, Hashable, Sendable {
     public var id: String
     public var image: String
     public var conversations: [LLaVATurn]
-    public init(id: String, image: String, conversations: [LLaVATurn]) {
-        self.id = id; self.image = image; self.conversations = conversations
+    /// What each question asks (this data set's extra key "truth", one per pair; nil when the
+    /// file has none, as in other LLaVA data sets).
+    public var truth: [TextTruth]?
+    public init(id: String, image: String, conversations: [LLaVATurn], truth: [TextTruth]? = nil) {
+        self.id = id; self.image = image; self.conversations = conversations; self.truth = truth
     }
 
     /// The (question, answer) pairs, with the `<image>` placeholder taken out of the questions.
@@ -97,12 +100,18 @@ public struct DatasetSchema: Codable, Hashable, Sendable {
         /// "appearance", "action" or "emotion".
         public var kind: String
         public var phrases: [String]
+        /// The lexicon's surface forms that say it is present, and absent (empty in schemas
+        /// older than version 5).
+        public var forms: [String] = []
+        public var absentForms: [String] = []
     }
     public struct Detail: Codable, Hashable, Sendable {
         public var field: String
         public var values: [String]
         /// When the field is present ("always", "with earrings", "unless bald", ...).
         public var presence: String
+        /// The lexicon's surface forms of each value, in `values` order (empty before version 5).
+        public var forms: [[String]] = []
     }
     public var version: Int
     public var attributes: [Attribute]
@@ -111,12 +120,20 @@ public struct DatasetSchema: Codable, Hashable, Sendable {
     /// The schema this build of FaceData writes. The version also counts changes to the text
     /// written from it (2: hair-colour yes/no answers name the colour before the verdict; 3:
     /// training images get one more hair-colour question), so that a data set made by an older
-    /// build can be told apart and made again.
+    /// build can be told apart and made again. 5: the lexicon's surface forms, questions, answers
+    /// and prompts in people's words with their truth, held-out phrasings, a validation split
+    /// (4 was a trial that was not kept).
     public static var current: DatasetSchema {
         DatasetSchema(
-            version: 3,
-            attributes: FaceAttribute.all.map { Attribute(name: $0.name, kind: $0.group.rawValue, phrases: $0.phrases) },
-            details: DetailField.allCases.map { Detail(field: $0.rawValue, values: $0.values, presence: $0.presence) })
+            version: 5,
+            attributes: FaceAttribute.all.map {
+                let f = Lexicon.forms($0)
+                return Attribute(name: $0.name, kind: $0.group.rawValue, phrases: $0.phrases, forms: f.present, absentForms: f.absent)
+            },
+            details: DetailField.allCases.map { field in
+                Detail(field: field.rawValue, values: field.values, presence: field.presence,
+                       forms: field.values.map { Lexicon.words(field, $0) })
+            })
     }
 
     public func count(_ kind: AttributeGroup) -> Int { attributes.filter { $0.kind == kind.rawValue }.count }
@@ -129,7 +146,34 @@ public enum FaceDataset {
     public static let attributesFile = "attributes.jsonl"
     public static let schemaFile = "schema.json"
     public static let trainFile = "llava_train.json"
+    public static let validationFile = "llava_val.json"
     public static let testFile = "llava_test.json"
+    public static let promptsFile = "prompts.jsonl"
+
+    /// One line of `prompts.jsonl`.
+    public struct PromptRecord: Sendable, Hashable {
+        public var id: String
+        public var image: String
+        public var split: String
+        public var prompt: String
+        public var items: Int
+        public var frame: String
+        public var heldOut: Bool
+        public var facts: [PromptFact]
+    }
+
+    /// Reads `prompts.jsonl` in `directory`.
+    public static func loadPrompts(directory: String) throws -> [PromptRecord] {
+        try loadLines(path: join(directory, promptsFile)) { value, place in
+            let o = try JSONFields(value, place)
+            return PromptRecord(id: try o.string("id"), image: try o.string("image"), split: try o.split(), prompt: try o.string("prompt"),
+                                items: try o.int("items"), frame: try o.string("frame"), heldOut: try o.bool("heldout"),
+                                facts: try o.objects("facts").enumerated().map { i, f in
+                                    let fact = try JSONFields(f, "\(place): facts[\(i)]")
+                                    return PromptFact(key: try fact.string("key"), value: try fact.string("value"))
+                                })
+        }
+    }
 
     /// Reads `captions.jsonl` in `directory`.
     public static func loadCaptions(directory: String) throws -> [CaptionRecord] {
@@ -168,7 +212,19 @@ public enum FaceDataset {
                 let f = try JSONFields(turn, "\(place): turn \(t)")
                 return LLaVATurn(from: try f.string("from"), value: try f.string("value"))
             }
-            return LLaVARecord(id: try o.id(), image: try o.string("image"), conversations: conversation)
+            var truth: [TextTruth]?
+            if o.value["truth"] != nil {
+                truth = try o.objects("truth").enumerated().map { t, v in
+                    let f = try JSONFields(v, "\(place): truth[\(t)]")
+                    return TextTruth(kind: try f.string("kind"), key: try f.string("key"), value: try f.string("value"),
+                                     expect: try f.optionalString("expect"), frame: try f.string("frame"), heldOut: try f.bool("heldout"),
+                                     form: try f.optionalString("form"))
+                }
+                if truth!.count != conversation.count / 2 {
+                    throw DatasetError("\(place): \"truth\" has \(truth!.count) entries for \(conversation.count / 2) question-answer pairs")
+                }
+            }
+            return LLaVARecord(id: try o.id(), image: try o.string("image"), conversations: conversation, truth: truth)
         }
     }
 
@@ -181,11 +237,20 @@ public enum FaceDataset {
         }
         let attributes = try attrs.enumerated().map { i, v -> DatasetSchema.Attribute in
             let a = try JSONFields(v, "\(path): attributes[\(i)]")
-            return DatasetSchema.Attribute(name: try a.string("name"), kind: try a.string("kind"), phrases: try a.strings("phrases"))
+            return DatasetSchema.Attribute(name: try a.string("name"), kind: try a.string("kind"), phrases: try a.strings("phrases"),
+                                           forms: a.value["forms"] == nil ? [] : try a.strings("forms"),
+                                           absentForms: a.value["absent_forms"] == nil ? [] : try a.strings("absent_forms"))
         }
         let details = try fields.enumerated().map { i, v -> DatasetSchema.Detail in
             let f = try JSONFields(v, "\(path): details[\(i)]")
-            return DatasetSchema.Detail(field: try f.string("field"), values: try f.strings("values"), presence: try f.string("presence"))
+            let forms = f.value["forms"] == nil ? [] : try f.objects("forms").enumerated().map { j, v -> [String] in
+                guard case let .array(items) = v else { throw DatasetError("\(path): details[\(i)]: \"forms[\(j)]\" must be an array of strings") }
+                return try items.map { item in
+                    guard case let .string(s) = item else { throw DatasetError("\(path): details[\(i)]: \"forms[\(j)]\" must hold strings") }
+                    return s
+                }
+            }
+            return DatasetSchema.Detail(field: try f.string("field"), values: try f.strings("values"), presence: try f.string("presence"), forms: forms)
         }
         return DatasetSchema(version: try o.int("version"), attributes: attributes, details: details)
     }
@@ -267,8 +332,25 @@ struct JSONFields {
     }
     func split() throws -> String {
         let s = try string("split")
-        guard s == "train" || s == "test" else { throw DatasetError("\(place): \"split\" must be \"train\" or \"test\", found \"\(s)\"") }
+        guard s == "train" || s == "val" || s == "test" else {
+            throw DatasetError("\(place): \"split\" must be \"train\", \"val\" or \"test\", found \"\(s)\"")
+        }
         return s
+    }
+    func bool(_ key: String) throws -> Bool {
+        let v = try member(key)
+        guard case let .bool(b) = v else { throw wrong(key, "true or false", v) }
+        return b
+    }
+    func optionalString(_ key: String) throws -> String? {
+        guard let v = value[key] else { return nil }
+        guard case let .string(s) = v else { throw wrong(key, "a string", v) }
+        return s
+    }
+    func objects(_ key: String) throws -> [JSONValue] {
+        let v = try member(key)
+        guard case let .array(items) = v else { throw wrong(key, "an array", v) }
+        return items
     }
     func strings(_ key: String) throws -> [String] {
         let v = try member(key)

@@ -604,6 +604,85 @@ public struct PhraseMatcher: Sendable {
         add(["frowns", "frown"], [.present(.action(.frown))])
         add(["shouts"], [.present(.action(.shout))])
         add(["puffed out", "puffing out"], [.present(.action(.blow))])
+        return out + peoplesWords(known: Set(out.map { tokenize($0.0).joined(separator: " ") }))
+    }
+
+    /// The lexicon's words (`Lexicon`) that the phrases above do not already read: person
+    /// nouns, every attribute form and its negations, detail words before their thing.
+    static func peoplesWords(known: Set<String>) -> [(String, [Claim])] {
+        var out: [(String, [Claim])] = []
+        var seen = known
+        func add(_ phrases: [String], _ claims: [Claim]) {
+            for p in phrases where seen.insert(tokenize(p).joined(separator: " ")).inserted { out.append((p, claims)) }
+        }
+        func ap(_ a: Appearance) -> FaceAttribute { .appearance(a) }
+        func filled(_ forms: [String]) -> [String] { forms.flatMap { f in ["his", "her", "their"].map { Lexicon.fill(f, poss: $0) } } }
+        for p in Lexicon.people {
+            var claims: [Claim] = []
+            if let m = p.male { claims.append(m ? .present(ap(.male)) : .absent(ap(.male))) }
+            if let y = p.young { claims.append(y ? .present(ap(.young)) : .absent(ap(.young))) }
+            if !claims.isEmpty { add([p.noun], claims) }
+        }
+        detailWords(add)
+        for a in FaceAttribute.all {
+            let forms = Lexicon.forms(a)
+            let present = filled(forms.present) + forms.things.map(PeopleWriter.bare)
+            // Negations first, so that "not wearing specs" is read before "wearing specs".
+            let negated = present.flatMap { p in
+                ["not \(p)", "isn't \(p)", "aren't \(p)", "no \(PeopleWriter.bare(p))", "without \(p)", "doesn't have \(p)", "don't have \(p)"]
+            }
+            add(filled(forms.absent) + negated, [.absent(a)])
+            add(present, [.present(a)])
+        }
         return out
     }
+
+    /// Detail words before the thing they describe ("blonde hair", "hazel eyes", "red beanie").
+    static func detailWords(_ add: ([String], [Claim]) -> Void) {
+        func ap(_ a: Appearance) -> FaceAttribute { .appearance(a) }
+        let things: [DetailField: (nouns: [String], claims: [Claim])] = [
+            .hairColor: (["hair", "locks"], []), .hairLength: (["hair", "locks"], []), .hairTexture: (["hair", "locks"], []),
+            .eyeColor: (["eyes", "eye"], []), .skinTone: (["skin", "complexion"], []), .faceShape: (["face"], []),
+            .frameColor: (["frames", "glasses", "specs"], [.present(ap(.eyeglasses))]),
+            .lensColor: (["lenses", "sunglasses", "shades", "sunnies"], [.present(ap(.sunglasses))]),
+            .lipstickColor: (["lipstick", "lips", "lippy"], [.present(ap(.lipstick))]),
+            .eyeshadowColor: (["eyeshadow", "eye shadow"], [.present(ap(.heavyMakeup))]),
+        ]
+        for (field, thing) in things.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            for value in field.values {
+                let phrases = Lexicon.words(field, value).flatMap { w in thing.nouns.map { "\(w) \($0)" } }
+                // Hair words also state their flags ("blonde hair" is blond_hair too).
+                var flag: [Claim] = []
+                if field == .hairColor, let f = HairColor(rawValue: value)?.flag { flag = [.present(ap(f))] }
+                if field == .hairLength, value == HairLength.long.rawValue { flag = [.present(ap(.longHair))] }
+                if field == .hairTexture { flag = [value == HairTexture.straight.rawValue ? .absent(ap(.wavyHair)) : .present(ap(.wavyHair))] }
+                add(phrases, [.detail(field, value)] + thing.claims + flag)
+            }
+        }
+        for value in DetailField.frameColor.values {
+            add(Lexicon.words(.frameColor, value).map { "\($0)-framed" }, [.present(ap(.eyeglasses)), .detail(.frameColor, value)])
+        }
+        for kind in HatKind.allCases {
+            add(Lexicon.words(.hatKind, kind.rawValue), [.present(ap(.hat)), .detail(.hatKind, kind.rawValue)])
+            for colour in NamedColor.allCases {
+                add(Lexicon.words(.hatColor, colour.rawValue).flatMap { c in Lexicon.words(.hatKind, kind.rawValue).map { "\(c) \($0)" } },
+                    [.present(ap(.hat)), .detail(.hatKind, kind.rawValue), .detail(.hatColor, colour.rawValue)])
+            }
+        }
+        for kind in EarringKind.allCases {
+            for material in Jewelry.allCases where !(kind == .hoop && material == .pearl) {
+                let kinds = Lexicon.words(.earringKind, kind.rawValue).flatMap { $0.hasSuffix("s") ? [$0] : ["\($0) earrings"] }
+                add(Lexicon.words(.earringMaterial, material.rawValue).flatMap { m in kinds.map { "\(m) \($0)" } },
+                    [.present(ap(.earrings)), .detail(.earringKind, kind.rawValue), .detail(.earringMaterial, material.rawValue)])
+            }
+        }
+        for kind in NecklaceKind.allCases {
+            add(Lexicon.words(.necklaceKind, kind.rawValue).filter { $0 != "chain" }, [.present(ap(.necklace)), .detail(.necklaceKind, kind.rawValue)])
+            for material in [Jewelry.gold, .silver] where kind != .pearls {
+                add(Lexicon.words(.necklaceMaterial, material.rawValue).flatMap { m in Lexicon.words(.necklaceKind, kind.rawValue).map { "\(m) \($0)" } },
+                    [.present(ap(.necklace)), .detail(.necklaceKind, kind.rawValue), .detail(.necklaceMaterial, material.rawValue)])
+            }
+        }
+    }
+
 }

@@ -13,9 +13,13 @@ public enum CorpusBuilder {
         try FaceDataset.loadCaptions(directory: dir).map { ($0.id, $0.image) }
     }
 
-    /// Every text a tokenizer for this data set should learn from: captions and conversations.
+    /// Every text a tokenizer for this data set should learn from: captions, conversations and
+    /// (data sets that have them) the training prompts in people's words.
     public static func texts(dataDirectory dir: String) throws -> [String] {
         var texts = try FaceDataset.loadCaptions(directory: dir).map(\.caption)
+        if FileManager.default.fileExists(atPath: dir + "/" + FaceDataset.promptsFile) {
+            texts += try FaceDataset.loadPrompts(directory: dir).filter { $0.split == "train" }.map(\.prompt)
+        }
         for record in try FaceDataset.loadLLaVA(path: dir + "/llava_train.json") {
             texts += record.conversations.map { $0.from == "human" ? ChatFormat.question(fromLLaVA: $0.value) : $0.value }
         }
@@ -129,6 +133,13 @@ public enum CorpusBuilder {
             // Captioning is taught as one more conversation: "Describe this face…" → the caption.
             mmu.append(MMUExample(codes: c, turns: [.init(user: describe, assistant: tokenizer.encode(ChatFormat.turnText(record.caption)))],
                                   embeddings: try embedding(record.id, "\(dir)/captions.jsonl")))
+        }
+        // Prompts in people's words (short lists to full sentences) teach the same faces again.
+        if FileManager.default.fileExists(atPath: dir + "/" + FaceDataset.promptsFile) {
+            for record in try FaceDataset.loadPrompts(directory: dir) where record.split == split {
+                guard let c = codes[record.id] else { throw TrainingError.data("\(dir)/\(FaceDataset.promptsFile): no image codes for \(record.id)") }
+                t2i.append(T2IExample(prompt: tokenizer.encode(record.prompt), codes: c))
+            }
         }
         let llava = "\(dir)/llava_\(split).json"
         for (index, record) in try FaceDataset.loadLLaVA(path: llava).enumerated() {

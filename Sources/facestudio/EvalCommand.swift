@@ -49,6 +49,9 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Skip generation.")
     var noGeneration = false
 
+    @Flag(name: .customLong("no-caption-generation"), help: "Generate from the prompts in people's words (prompts.jsonl) only, not from the long test captions.")
+    var noCaptionGeneration = false
+
     @Flag(help: "Skip understanding (captions and VQA).")
     var noUnderstanding = false
 
@@ -86,6 +89,7 @@ struct EvalCommand: ParsableCommand {
         if let temperature { options.generate.temperature = temperature }
         if let sampleTemperature { options.generate.sampleTemperature = sampleTemperature }
         options.generation = !noGeneration
+        options.captionGeneration = !noCaptionGeneration
         options.understanding = !noUnderstanding
         if let out {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -117,6 +121,15 @@ struct EvalCommand: ParsableCommand {
                 lines.append("  vqa by topic: " + byCount.map { "\($0.key) \(String(format: "%.2f", $0.value.accuracy)) (\($0.value.questions))" }.joined(separator: ", "))
             }
         }
+        for (name, p) in [("seen_phrasings", r.seenPhrasings), ("heldout_phrasings", r.heldoutPhrasings)] {
+            guard let p else { continue }
+            let kinds = p.vqaByKind.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value.accuracy)) (\($0.value.questions))" }
+            lines.append("\(name.padding(toLength: 18, withPad: " ", startingAt: 0))vqa_accuracy \(f(p.vqaAccuracy)) (\(p.vqaQuestions) questions: \(kinds.joined(separator: ", ")))  caption_recall \(f(p.captionRecall)) (\(p.captions) captions)  generation_attribute_accuracy \(f(p.generationAttributeAccuracy)) (\(p.generationClaims) claims, \(p.prompts) prompts)")
+        }
+        if let s = r.shortPrompts {
+            lines.append("short_prompts     generation attribute_accuracy \(f(s.attributeAccuracy)) (\(s.claimsChecked) claims, \(s.prompts) prompts of at most \(s.maxItems) items)")
+        }
+        if let n = r.promptsTruncated { lines.append("prompts_truncated \(n) (longer than the model's prompt length; it reads their start)") }
         if let t = r.tokenizer { lines.append("tokenizer     psnr_db \(String(format: "%.2f", t.psnrDB))  codebook_usage \(f(t.codebookUsage))") }
         if let e = r.encoders {
             lines.append("encoders      face_attribute_accuracy \(f(e.faceAttributeAccuracy)) (balanced \(f(e.faceAttributeBalancedAccuracy ?? .nan)))  face_detail_accuracy \(f(e.faceDetailAccuracy))  clip_retrieval_top1 \(f(e.clipRetrievalTop1))")

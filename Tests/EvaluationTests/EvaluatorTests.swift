@@ -81,7 +81,16 @@ import Inference
         }
         #expect(try PNGCodec.read(path: root + "/plot.png").width > 0)
         #expect(try PNGCodec.read(path: root + "/samples.png").width > 0)
-        #expect(phases.isSuperset(of: ["generate", "understand"]))
+        #expect(phases.isSuperset(of: ["generate", "prompts", "understand"]))
+        // Seen and held-out phrasings split the same questions, captions and prompts.
+        let seen = try #require(report.seenPhrasings), held = try #require(report.heldoutPhrasings)
+        #expect(seen.vqaQuestions + held.vqaQuestions == u.questions)
+        #expect(abs(seen.vqaAccuracy * Double(seen.vqaQuestions) + held.vqaAccuracy * Double(held.vqaQuestions) - u.vqaAccuracy * Double(u.questions)) < 1e-9)
+        #expect(seen.captions + held.captions == u.captions && seen.prompts + held.prompts == 4)
+        #expect(seen.vqaByKind.values.map(\.questions).reduce(0, +) == seen.vqaQuestions)
+        let short = try #require(report.shortPrompts)
+        #expect(short.maxItems == 6 && short.prompts <= 4 && (0...1).contains(short.attributeAccuracy))
+        #expect(report.promptsTruncated != nil)
         // One line per caption and per question; VQA lines carry their verdict, and the
         // verdicts add up to the reported accuracy.
         let lines = try String(contentsOfFile: root + "/answers.jsonl", encoding: .utf8).split(separator: "\n")
@@ -91,11 +100,11 @@ import Inference
         #expect(verdicts.count == u.questions)
         #expect(abs(Double(verdicts.filter { $0 }.count) / Double(u.questions) - u.vqaAccuracy) < 1e-9)
         #expect(answers.allSatisfy { $0["question"] is String && $0["reply"] is String && $0["truth"] is String && $0["id"] is String })
-        // The per-topic table regroups exactly those verdicts.
+        // The per-topic table regroups exactly those verdicts (topics: the keys the questions ask about).
         var byTopic: [String: (questions: Int, correct: Int)] = [:]
         for a in answers {
             guard let right = a["correct"] as? Bool else { continue }
-            let topic = AnswerMatcher.topic(of: a["truth"] as! String)
+            let topic = try #require(a["key"] as? String)
             byTopic[topic, default: (0, 0)].questions += 1
             if right { byTopic[topic, default: (0, 0)].correct += 1 }
         }

@@ -19,14 +19,21 @@ import Testing
     @Test func writerAndLoadersRoundTrip() throws {
         try withTempDir { dir in
             let summary = try make(dir)
-            #expect(summary.count == 12 && summary.train + summary.test == 12)
+            #expect(summary.count == 12 && summary.train + summary.test + (summary.validation ?? -1) == 12)
             let captions = try FaceDataset.loadCaptions(directory: dir)
             let attributes = try FaceDataset.loadAttributes(directory: dir)
             let train = try FaceDataset.loadLLaVA(path: dir + "/llava_train.json")
             let test = try FaceDataset.loadLLaVA(path: dir + "/llava_test.json")
+            let validation = try FaceDataset.loadLLaVA(path: dir + "/llava_val.json")
+            let prompts = try FaceDataset.loadPrompts(directory: dir)
             let schema = try FaceDataset.loadSchema(directory: dir)
-            #expect(schema == DatasetSchema.current)
-            #expect(captions.count == 12 && attributes.count == 12 && train.count + test.count == 12)
+            #expect(schema == DatasetSchema.current && schema.version == 5)
+            #expect(captions.count == 12 && attributes.count == 12 && train.count + validation.count + test.count == 12)
+            for (index, record) in prompts.enumerated() {
+                let item = DatasetItem(seed: 9, index: index, testFraction: 0.25)
+                #expect(record.prompt == item.prompt.text && record.facts == item.prompt.facts && record.items == item.prompt.items)
+                #expect(record.split == item.split && record.heldOut == item.prompt.heldOut && record.frame == item.prompt.frame)
+            }
             #expect(train.count == summary.train && test.count == summary.test)
             for (index, record) in captions.enumerated() {
                 let item = DatasetItem(seed: 9, index: index, testFraction: 0.25)
@@ -40,9 +47,10 @@ import Testing
                 let image = try PNGCodec.read(path: dir + "/" + record.image)
                 #expect(image == item.render(size: 32))
             }
-            for record in train + test {
+            for record in train + validation + test {
                 let item = DatasetItem(seed: 9, index: Int(record.id.dropFirst(5)) ?? -1, testFraction: 0.25)
                 #expect(record.pairs == item.qa)
+                #expect(record.truth == item.truthPairs.map(\.truth))
                 #expect((item.split == "test") == test.contains(record))
             }
             #expect(DatasetChecker.check(path: dir).ok)
@@ -54,7 +62,7 @@ import Testing
             try withTempDir { b in
                 _ = try make(a, count: 6)
                 _ = try make(b, count: 6)
-                let names = ["captions.jsonl", "attributes.jsonl", "llava_train.json", "llava_test.json", "schema.json",
+                let names = ["captions.jsonl", "attributes.jsonl", "prompts.jsonl", "llava_train.json", "llava_val.json", "llava_test.json", "schema.json",
                              "images/face_000000.png", "images/face_000005.png"]
                 for name in names {
                     #expect(try AtomicFile.read(path: a + "/" + name) == AtomicFile.read(path: b + "/" + name), "\(name)")
@@ -70,6 +78,28 @@ import Testing
         #expect(DatasetItem.isTest(seed: 1, index: tests[0], fraction: 0.05))
         #expect((0..<100).allSatisfy { !DatasetItem.isTest(seed: 1, index: $0, fraction: 0) })
         #expect((0..<100).allSatisfy { DatasetItem.isTest(seed: 1, index: $0, fraction: 1) })
+    }
+
+    @Test func truthThatDoesNotMatchTheConversationIsAnErrorNamingTheRecord() throws {
+        try withTempDir { dir in
+            _ = try make(dir, count: 4, fraction: 0)
+            let path = dir + "/llava_train.json"
+            let records = try FaceDataset.loadLLaVA(path: path)
+            let text = "[" + records.enumerated().map { i, r in
+                let truth = (r.truth ?? []).dropLast(i == 1 ? 1 : 0).map { t in
+                    "{\"kind\":\(JSONWriter.quoted(t.kind)),\"key\":\(JSONWriter.quoted(i == 2 && t.kind == "yesno" ? "antlers" : t.key)),\"value\":\(JSONWriter.quoted(t.value)),\"frame\":\(JSONWriter.quoted(t.frame)),\"heldout\":\(t.heldOut)}"
+                }
+                return "{\"id\":\(JSONWriter.quoted(r.id)),\"image\":\(JSONWriter.quoted(r.image)),\"conversations\":[" +
+                    r.conversations.map { "{\"from\":\(JSONWriter.quoted($0.from)),\"value\":\(JSONWriter.quoted($0.value))}" }.joined(separator: ",") +
+                    "],\"truth\":[" + truth.joined(separator: ",") + "]}"
+            }.joined(separator: ",\n") + "]"
+            try AtomicFile.write(text: text, to: path)
+            let report = DatasetChecker.check(path: dir, checkImages: false)
+            #expect(report.errors.contains { $0.contains("llava_train.json: record 1") && $0.contains("\"truth\" has") }, "\(report.errors)")
+            #expect(report.errors.contains { $0.contains("llava_train.json: record 2") && $0.contains("\"antlers\" is no attribute") }, "\(report.errors)")
+            #expect(!report.errors.contains { $0.contains("record 0") || $0.contains("record 3") })
+            #expect(throws: DatasetError.self) { try FaceDataset.loadLLaVA(path: path) }
+        }
     }
 
     @Test func checkerFindsInjectedErrorsWithFileAndIndex() throws {
