@@ -50,7 +50,7 @@ SHARE := $(DESTDIR)$(PREFIX)/share/facestudio
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/Models $(SHARE)/Themes
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/facestudio
-	install -m 644 Models/* $(SHARE)/Models/
+	install -m 644 $(filter-out Models/next,$(wildcard Models/*)) $(SHARE)/Models/
 	install -m 644 Themes/*.theme $(SHARE)/Themes/
 
 clean:
